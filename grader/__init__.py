@@ -1,0 +1,2 @@
+"""Autograder for CS231n 'Image Captioning with RNNs'."""
+__version__ = "0.1.0"

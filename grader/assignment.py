@@ -1,0 +1,125 @@
+"""Assignment settings: points, thresholds, timeouts and which items count.
+
+Read from the built-in TOML (``grader/assignments/NAME.toml``) or a TA's file,
+which may ``extends`` a built-in one and override any key.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+from .errors import UsageError
+from .items import BY_NAME, REGISTRY
+
+BUILTIN = Path(__file__).resolve().parent / "assignments"
+CALIBRATION = Path(__file__).resolve().parent / "calibration.json"
+
+
+def _merge(base, override):
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def _read_toml(path):
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError("%s is not valid TOML: %s" % (path, exc)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError("cannot read %s: %s" % (path, exc)) from None
+
+
+def builtin_names():
+    return sorted(p.stem for p in BUILTIN.glob("*.toml"))
+
+
+@dataclass
+class Settings:
+    name: str
+    title: str
+    raw: dict
+    calibration: dict
+
+    @property
+    def items(self):
+        """Registry items that count, in grading order."""
+        conf = self.raw.get("items", {})
+        return [item for item in REGISTRY if item.name in conf and conf[item.name].get("enabled", True)]
+
+    def points(self, name):
+        return float(self.raw["items"][name].get("points", 0))
+
+    def threshold(self, name, key=None):
+        value = self.raw["items"][name].get("threshold")
+        return float(value[key] if isinstance(value, dict) else value)
+
+    @property
+    def cell_timeout(self):
+        return float(self.raw["timeouts"]["cell"])
+
+    @property
+    def probe_timeout(self):
+        return float(self.raw["timeouts"]["probe"])
+
+    @property
+    def overfit_timeout(self):
+        return float(self.raw["timeouts"]["overfit"])
+
+    def tolerance(self, dtype, kind="analytic"):
+        if dtype == "float64":
+            return float(self.raw["tolerances"]["float64"])
+        return float(self.raw["tolerances"].get("float32", self.calibration["float32"]["threshold"]))
+
+    def calibrated(self, item, label):
+        return float(self.calibration["numeric"][item][label]["threshold"])
+
+    def with_timeouts(self, cell=None):
+        if cell is not None:
+            self.raw["timeouts"]["cell"] = cell
+        return self
+
+
+def load(spec="rnn"):
+    """Settings from a built-in name or a TOML path; UsageError on anything wrong."""
+    if spec.endswith(".toml") or Path(spec).exists():
+        raw = _read_toml(spec)
+        base = raw.pop("extends", None)
+        if base is not None:
+            raw = _merge(_builtin(base), raw)
+    else:
+        raw = _builtin(spec)
+    _validate(raw, spec)
+    calibration = json.loads(CALIBRATION.read_text()) if CALIBRATION.exists() else {"numeric": {}, "float32": {}}
+    return Settings(raw.get("name", Path(spec).stem), raw.get("title", spec), raw, calibration)
+
+
+def _builtin(name):
+    path = BUILTIN / ("%s.toml" % name)
+    if not path.exists():
+        raise UsageError("unknown assignment %r (known: %s; or give a .toml file)" % (name, ", ".join(builtin_names())))
+    return _read_toml(path)
+
+
+def _validate(raw, spec):
+    items = raw.get("items")
+    if not isinstance(items, dict) or not items:
+        raise UsageError("%s defines no [items]" % spec)
+    for name, conf in items.items():
+        if name not in BY_NAME:
+            raise UsageError("%s: unknown item %r (known: %s)" % (spec, name, ", ".join(BY_NAME)))
+        if not isinstance(conf, dict) or not isinstance(conf.get("points", 0), (int, float)):
+            raise UsageError("%s: items.%s.points must be a number" % (spec, name))
+    timeouts = raw.get("timeouts", {})
+    for key in ("cell", "probe", "overfit"):
+        if not isinstance(timeouts.get(key), (int, float)) or timeouts[key] <= 0:
+            raise UsageError("%s: timeouts.%s must be a positive number of seconds" % (spec, key))
+    if not isinstance(raw.get("tolerances", {}).get("float64"), (int, float)):
+        raise UsageError("%s: tolerances.float64 must be a number" % spec)

@@ -1,0 +1,93 @@
+"""Calibrate hidden-check tolerances on the reference: ``python -m grader.calibrate``.
+
+Grades the reference itself, in-process, on many hidden draws and records the worst
+error of every numeric-gradient check (float64) and of the float32 comparisons with
+the float64 reference. Thresholds keep a margin of ``MARGIN`` over the worst seen.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+from collections import defaultdict
+
+from reference import rnn_layers
+from reference.captioning_rnn import CaptioningRNN
+
+from . import assignment
+from .judge import Judge
+from .probe import LocalBackend
+
+MARGIN = 10.0
+LABEL = re.compile(r"(\w+)'?\]? vs ")
+CALIBRATED_KINDS = ("layer", "model_loss")
+
+
+class _Unbounded(assignment.Settings):
+    """Settings whose calibrated thresholds are infinite, so every value is recorded."""
+
+    def calibrated(self, item, label):
+        return math.inf
+
+    def tolerance(self, dtype, kind="analytic"):
+        return math.inf if dtype == "float32" else super().tolerance(dtype, kind)
+
+
+def reference_namespace():
+    namespace = {name: getattr(rnn_layers, name) for name in dir(rnn_layers) if not name.startswith("_")}
+    namespace["CaptioningRNN"] = CaptioningRNN
+    return namespace
+
+
+def measure(draws, first_seed=0):
+    """Worst errors over ``draws`` hidden draws: ({(item, label): worst}, worst float32)."""
+    base = assignment.load("rnn")
+    settings = _Unbounded(base.name, base.title, base.raw, base.calibration)
+    backend = LocalBackend(reference_namespace())
+    numeric, float32 = defaultdict(float), 0.0
+    for seed in range(first_seed, first_seed + draws):
+        judge = Judge(backend, settings, seed)
+        for item in settings.items:
+            if item.kind not in CALIBRATED_KINDS:
+                continue
+            verdict = judge.judge(item)
+            if verdict.status != "passed":
+                raise AssertionError("reference failed %s at seed %d: %s %s" % (
+                    item.name, seed, verdict.problem, [c.message for c in verdict.checks if not c.passed]))
+            for check in verdict.checks:
+                if check.visibility != "hidden" or check.value is None:
+                    continue
+                label = LABEL.search(check.name).group(1)
+                if check.kind == "numeric-gradient":
+                    key = (item.name, label)
+                    numeric[key] = max(numeric[key], check.value)
+                elif "float32" in check.name:
+                    float32 = max(float32, check.value)
+    return dict(numeric), float32
+
+
+def calibration(draws):
+    numeric, float32 = measure(draws)
+    table = defaultdict(dict)
+    for (item, label), worst in sorted(numeric.items()):
+        table[item][label] = {"worst": worst, "threshold": float("%.1e" % (worst * MARGIN))}
+    return {"draws": draws, "margin": MARGIN, "metric": "norm_error",
+            "numeric": table, "float32": {"worst": float32, "threshold": float("%.1e" % (float32 * MARGIN))}}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--draws", type=int, default=1000)
+    args = parser.parse_args(argv)
+    result = calibration(args.draws)
+    tmp = str(assignment.CALIBRATION) + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(result, f, indent=1, sort_keys=True)
+    os.replace(tmp, assignment.CALIBRATION)
+    print("wrote %s (%d draws)" % (assignment.CALIBRATION, args.draws))
+
+
+if __name__ == "__main__":
+    main()

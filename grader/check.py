@@ -1,0 +1,114 @@
+"""Compare what the student's code returned with what it should have returned.
+
+Pure functions, run in the grader's process. The ladder stops at the first of:
+nothing returned, wrong type, wrong shape, wrong dtype kind, NaN/inf; only then
+is the error measured, and a failure says how large, against what threshold, how
+many elements differ and where the worst one is.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .kernel_probe import Opaque
+
+
+@dataclass
+class CheckResult:
+    name: str
+    kind: str  # value | gradient | numeric-gradient | sample | training
+    visibility: str  # public | hidden
+    metric: str
+    value: float | None
+    threshold: float | None
+    passed: bool
+    message: str = ""
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def rel_error(x, y):
+    """CS231n's element-wise relative error (the notebook's metric), computed here."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y)), initial=0.0))
+
+
+def norm_error(x, y):
+    """‖x - y‖ / (‖x‖ + ‖y‖): stable on random inputs where tiny elements blow up rel_error."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    denom = np.linalg.norm(x) + np.linalg.norm(y)
+    return float(np.linalg.norm(x - y) / denom) if denom > 0 else 0.0
+
+
+METRICS = {"rel_error": rel_error, "norm_error": norm_error}
+
+
+def describe(value):
+    if value is None:
+        return "None"
+    if isinstance(value, Opaque):
+        return "a %s" % value.type_name
+    if isinstance(value, np.ndarray):
+        return "an array of shape %s and dtype %s" % (tuple(value.shape), value.dtype)
+    return "a %s" % type(value).__name__
+
+
+def ladder(actual, expected, label):
+    """Return a failure message if ``actual`` cannot be compared with ``expected``."""
+    if actual is None:
+        return "%s is None (the function returned nothing for it)" % label
+    if isinstance(actual, (list, tuple, dict, Opaque, str)):
+        return "%s should be an array, got %s" % (label, describe(actual))
+    actual_arr, expected_arr = np.asarray(actual), np.asarray(expected)
+    if actual_arr.dtype.kind not in "biuf":
+        return "%s has dtype %s; expected numbers" % (label, actual_arr.dtype)
+    if actual_arr.shape != expected_arr.shape:
+        return "%s has shape %s, expected %s" % (label, tuple(actual_arr.shape), tuple(expected_arr.shape))
+    if expected_arr.dtype.kind == "f" and actual_arr.dtype.kind != "f":
+        return "%s has integer dtype %s; expected floating point" % (label, actual_arr.dtype)
+    if expected_arr.dtype.kind in "iu" and actual_arr.dtype.kind not in "iu":
+        return "%s has dtype %s; expected integer word ids" % (label, actual_arr.dtype)
+    if actual_arr.dtype.kind == "f" and not np.all(np.isfinite(actual_arr)):
+        return "%s contains NaN or inf (%d of %d elements)" % (
+            label, int(np.sum(~np.isfinite(actual_arr))), actual_arr.size)
+    return None
+
+
+def where_worst(actual, expected):
+    """'k/n elements differ; worst at [i, j]: got a, expected b'."""
+    a = np.asarray(actual, dtype=np.float64)
+    e = np.asarray(expected, dtype=np.float64)
+    diff = np.abs(a - e)
+    scale = np.maximum(1e-8, np.abs(a) + np.abs(e))
+    bad = int(np.sum(diff / scale > 1e-6))
+    if a.ndim == 0:
+        return "got %.8g, expected %.8g" % (a, e)
+    idx = np.unravel_index(int(np.argmax(diff)), a.shape)
+    return "%d/%d elements differ; worst at %s: got %.8g, expected %.8g" % (
+        bad, a.size, list(map(int, idx)), a[idx], e[idx])
+
+
+def compare(name, actual, expected, *, metric, threshold, kind="value", visibility="hidden",
+            label="output", hint=""):
+    """One check: the ladder, then ``metric(actual, expected) <= threshold``."""
+    problem = ladder(actual, expected, label)
+    if problem:
+        return CheckResult(name, kind, visibility, metric, None, threshold, False, problem)
+    value = METRICS[metric](actual, expected)
+    if value <= threshold:
+        return CheckResult(name, kind, visibility, metric, value, threshold, True)
+    message = "%s: %s %.3g > %.3g; %s" % (label, metric, value, threshold, where_worst(actual, expected))
+    if hint:
+        message += ". Hint: " + hint
+    return CheckResult(name, kind, visibility, metric, value, threshold, False, message)
+
+
+def numeric_gradient(plus, minus, upstream, h):
+    """Centred difference from the perturbed outputs the probe returned."""
+    plus, minus = np.asarray(plus, dtype=np.float64), np.asarray(minus, dtype=np.float64)
+    if upstream is None:
+        return (plus - minus) / (2 * h)
+    up = np.asarray(upstream, dtype=np.float64).reshape(1, -1)
+    return ((plus - minus).reshape(plus.shape[0], -1) * up).sum(axis=1) / (2 * h)

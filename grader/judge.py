@@ -1,0 +1,285 @@
+"""Check one item: send its cases through the probe, compare with the reference.
+
+``backend.request(op, timeout, **fields)`` is the probe (a kernel in grading, the
+reference in-process for calibration); everything else here runs in the grader.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from reference import rnn_layers
+from reference.captioning_rnn import CaptioningRNN
+
+from . import cases as C
+from .check import CheckResult, compare, numeric_gradient
+from .items import GROUPS, substitutes
+from .overfit import overfit_request
+from .sampling import check_sample
+
+PROBLEM_STATUSES = ("missing", "timeout", "error", "not_implemented")
+
+
+@dataclass
+class Verdict:
+    """The outcome of one item before points are given."""
+
+    status: str = "passed"
+    checks: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    problem: str = ""  # error message / traceback for missing, error, timeout
+    output: str = ""  # what student code printed during the probes
+    extra: dict = field(default_factory=dict)
+
+    def flag(self, status, message):
+        """Keep the first problem; a missing function outranks everything."""
+        if self.status == "passed" or self.status == "failed":
+            self.status, self.problem = status, message
+
+
+def _copy(a):
+    return np.copy(a) if isinstance(a, np.ndarray) else a
+
+
+def _reference(name):
+    return getattr(rnn_layers, name)
+
+
+def _as_tuple(out):
+    return tuple(out) if isinstance(out, (tuple, list)) else (out,)
+
+
+def _untouched(values):
+    return all(v is None for v in values)
+
+
+class Judge:
+    """Checks items in order, remembering which failed (for substitutions)."""
+
+    def __init__(self, backend, settings, seed, public_only=False):
+        self.backend = backend
+        self.settings = settings
+        self.seed = seed
+        self.public_only = public_only
+        self.failed = set()
+
+    def rng(self, item):
+        return np.random.default_rng([self.seed, sum(map(ord, item.name))])
+
+    def tol(self, dtype, key):
+        return self.settings.tolerance(dtype, key)
+
+    def judge(self, item):
+        verdict = Verdict()
+        method = getattr(self, "_judge_" + item.kind)
+        method(item, verdict)
+        if verdict.status == "passed" and any(not c.passed for c in verdict.checks):
+            verdict.status = "failed"
+        if verdict.status != "passed":
+            self.failed.add(item.name)
+            if item.forward and not item.backward:
+                self.failed.add(item.forward)
+            if item.backward:
+                self.failed.add(item.backward)
+        return verdict
+
+    def _call(self, verdict, op, timeout=None, **fields):
+        result = self.backend.request(op, timeout or self.settings.probe_timeout, **fields)
+        verdict.output += result.get("output") or ""
+        if "missing" in result:
+            verdict.flag("missing", "%s is not defined (looked in the notebook and in cs231n/)" % result["missing"])
+        elif result.get("timeout"):
+            verdict.flag("timeout", "the call did not finish within %ss" % (timeout or self.settings.probe_timeout))
+        elif result.get("dead"):
+            verdict.flag("error", "the kernel died during the call (os._exit, a crash, or memory)")
+        elif "error" in result:
+            e = result["error"]
+            verdict.flag("error", "%s raised %s: %s\n%s" % (e.get("stage", ""), e.get("ename"), e.get("evalue"),
+                                                           e.get("traceback", "")))
+        else:
+            return result
+        return None
+
+    def _cases(self, item):
+        cases = C.public_cases(item.name)
+        if not self.public_only:
+            cases += C.hidden_cases(item.name, self.rng(item))
+        return cases
+
+    # ----------------------------------------------------------- layers
+    def _judge_layer(self, item, verdict):
+        patch = substitutes(item, self.failed)
+        if patch:
+            verdict.notes.append("graded with the grader's %s in place of yours (they failed their own items)"
+                                 % ", ".join(sorted(set(patch))))
+        forward_impl = "student"
+        if item.backward and item.forward in self.failed:
+            forward_impl = "reference"
+            patch = sorted(set(patch) | {n for g in _groups_of(item.forward) for n in g})
+            verdict.notes.append("your %s failed its item, so your %s was called with the cache of the "
+                                 "grader's %s" % (item.forward, item.backward, item.forward))
+        for case in self._cases(item):
+            if verdict.status in PROBLEM_STATUSES:
+                break
+            self._layer_case(item, case, verdict, patch, forward_impl)
+
+    def _layer_case(self, item, case, verdict, patch, forward_impl):
+        numeric = bool(item.wrt) and case.dtype == "float64" and (
+            case.visibility == "public" or item.backward or not item.returns_cache) and forward_impl == "student"
+        h = 1e-5
+        result = self._call(verdict, "layer", forward=item.forward, backward=item.backward,
+                            args=[_copy(a) for a in case.args], upstream=case.upstream,
+                            returns_cache=item.returns_cache, patch=patch, forward_impl=forward_impl,
+                            perturb={"wrt": list(item.wrt), "h": h, "output": 0} if numeric else None)
+        if result is None:
+            return
+        actual = result.get("backward") if item.backward else result.get("forward")
+        if actual is None or _untouched(actual):
+            verdict.flag("not_implemented", "%s returned None (the template is untouched)" % (item.backward or item.forward))
+            return
+        actual = list(actual) + [None] * (len(item.outputs) - len(actual))
+        ref_args = [a.astype(np.float64) if a.dtype.kind == "f" else a for a in case.args]
+        expected = self._expected(item, ref_args, case.upstream)
+        public = case.visibility == "public"
+        for i, label in enumerate(item.outputs):
+            hint = item.hints.get(label, item.hints.get("*", ""))
+            if public and item.backward:
+                continue  # the notebook compares backward with a numeric gradient only
+            metric, threshold = ("rel_error", self.settings.threshold(item.name)) if public else \
+                ("norm_error", self.tol(case.dtype, "analytic"))
+            kind = "gradient" if item.backward or label == "dx" else "value"
+            verdict.checks.append(compare("%s: %s vs reference" % (case.name, label), actual[i], expected[i],
+                                          metric=metric, threshold=threshold, kind=kind,
+                                          visibility=case.visibility, label=label, hint=hint))
+        if numeric:
+            self._numeric_checks(item, case, result, actual, verdict, h)
+
+    def _numeric_checks(self, item, case, result, actual, verdict, h):
+        grads = actual if item.backward else [actual[1]]
+        labels = item.outputs if item.backward else ("dx",)
+        public = case.visibility == "public"
+        upstream = case.upstream[0] if item.returns_cache else None
+        for arg_index, (plus, minus) in zip(item.wrt, result.get("perturbed", [])):
+            slot = list(item.wrt).index(arg_index)
+            label = labels[slot]
+            shape = np.shape(case.args[arg_index])
+            num = numeric_gradient(plus, minus, upstream, h).reshape(shape)
+            metric, threshold = ("rel_error", self.settings.threshold(item.name)) if public else \
+                ("norm_error", self.settings.calibrated(item.name, label))
+            verdict.checks.append(compare("%s: %s vs numeric gradient of your forward" % (case.name, label),
+                                          grads[slot], num, metric=metric, threshold=threshold,
+                                          kind="numeric-gradient", visibility=case.visibility, label=label,
+                                          hint=item.hints.get(label, item.hints.get("*", ""))))
+
+    def _expected(self, item, args, upstream):
+        forward = _reference(item.forward)
+        out = _as_tuple(forward(*[_copy(a) for a in args]))
+        if not item.backward:
+            return list(out[:-1] if item.returns_cache else out)
+        backward = _reference(item.backward)
+        return list(_as_tuple(backward(*[u.astype(np.float64) for u in upstream], out[-1])))
+
+    # ----------------------------------------------------------- model loss
+    def _model_fields(self, case):
+        init = dict(case.extra["init"], cell_type="rnn", dtype=case.dtype)
+        fields = {"init": init, "params": case.extra["params"], "features": case.args[0]}
+        if len(case.args) > 1:
+            fields["captions"] = case.args[1]
+        return fields
+
+    def _judge_model_loss(self, item, verdict):
+        patch = substitutes(item, self.failed)
+        if patch:
+            verdict.notes.append("graded with the grader's layers in place of yours for: %s" % ", ".join(sorted(patch)))
+        cases = [C.model_public_loss_case(CaptioningRNN), C.model_public_gradient_case(CaptioningRNN)]
+        if not self.public_only:
+            cases += C.model_hidden_cases(self.rng(item))
+        for case in cases:
+            if verdict.status in PROBLEM_STATUSES:
+                break
+            self._model_loss_case(item, case, verdict, patch)
+
+    def _model_loss_case(self, item, case, verdict, patch):
+        h = case.extra.get("h", 1e-5)
+        numeric = case.dtype == "float64" and ("gradient" in case.name or case.visibility == "hidden")
+        fields = self._model_fields(case)
+        result = self._call(verdict, "model_loss", patch=patch,
+                            perturb={"h": h, "params": sorted(case.extra["params"])} if numeric else None, **fields)
+        if result is None:
+            return
+        loss, grads = result.get("loss"), result.get("grads")
+        if loss is None or (isinstance(grads, dict) and not grads and float(loss) == 0.0):
+            verdict.flag("not_implemented", "loss returned (0.0, {}) or None: the template is untouched")
+            return
+        model = CaptioningRNN(cell_type="rnn", dtype=np.float64, **case.extra["init"])
+        model.params = {k: np.asarray(v, dtype=np.float64) for k, v in case.extra["params"].items()}
+        ref_loss, ref_grads = model.loss(np.asarray(case.args[0], dtype=np.float64), case.args[1])
+        public = case.visibility == "public"
+        hint = item.hints["*"]
+        if "loss" in case.name or not public:
+            metric, threshold = ("rel_error", self.settings.threshold(item.name, "loss")) if public else \
+                ("norm_error", self.tol(case.dtype, "analytic"))
+            verdict.checks.append(compare("%s: loss vs reference" % case.name, np.asarray(loss), np.asarray(ref_loss),
+                                          metric=metric, threshold=threshold, visibility=case.visibility,
+                                          label="loss", hint=hint))
+        if not isinstance(grads, dict):
+            verdict.checks.append(CheckResult("%s: grads" % case.name, "gradient", case.visibility, "", None, None,
+                                              False, "grads should be a dict keyed like model.params"))
+            return
+        for name in sorted(ref_grads):
+            if not public:
+                verdict.checks.append(compare("%s: grads[%r] vs reference" % (case.name, name), grads.get(name),
+                                              ref_grads[name], metric="norm_error",
+                                              threshold=self.tol(case.dtype, "analytic"), kind="gradient",
+                                              label="grads[%r]" % name, hint=hint))
+            if numeric:
+                plus, minus = result["perturbed"][name]
+                num = numeric_gradient(plus, minus, None, h).reshape(ref_grads[name].shape)
+                metric, threshold = ("rel_error", self.settings.threshold(item.name, "grads")) if public else \
+                    ("norm_error", self.settings.calibrated(item.name, name))
+                verdict.checks.append(compare("%s: grads[%r] vs numeric gradient of your loss" % (case.name, name),
+                                              grads.get(name), num, metric=metric, threshold=threshold,
+                                              kind="numeric-gradient", visibility=case.visibility,
+                                              label="grads[%r]" % name))
+
+    # ----------------------------------------------------------- sampling
+    def _judge_sample(self, item, verdict):
+        patch = substitutes(item, self.failed)
+        for case in C.sample_cases(self.rng(item), self.public_only):
+            if verdict.status in PROBLEM_STATUSES:
+                break
+            fields = self._model_fields(case)
+            result = self._call(verdict, "model_sample", patch=patch, max_length=case.extra["max_length"], **fields)
+            if result is None:
+                continue
+            verdict.checks.append(check_sample(case, result.get("captions")))
+            if verdict.checks[-1].message.startswith("not implemented"):
+                verdict.flag("not_implemented", "sample returned only <NULL> (the template is untouched)")
+
+    # ----------------------------------------------------------- overfitting
+    def _judge_overfit(self, item, verdict):
+        if self.public_only:
+            verdict.flag("skipped", "not run in --public-only (it trains for a while)")
+            return
+        request = overfit_request(self.seed)
+        request["patch"] = substitutes(item, self.failed)
+        result = self._call(verdict, "overfit", timeout=self.settings.overfit_timeout, **request)
+        if result is None:
+            return
+        history = np.asarray(result.get("loss_history"), dtype=np.float64)
+        verdict.extra["loss_history"] = history.tolist()
+        threshold = self.settings.threshold(item.name)
+        final = float(history[-1]) if history.size else float("nan")
+        passed = bool(history.size) and np.isfinite(final) and final < threshold
+        message = "" if passed else "final training loss %.4g is not below %g after %d iterations" % (
+            final, threshold, history.size)
+        verdict.checks.append(CheckResult("hidden: overfit 50 examples", "training", "hidden", "final loss",
+                                          final, threshold, passed, message))
+
+    def _judge_manual(self, item, verdict):
+        verdict.status = "manual"
+
+
+def _groups_of(name):
+    return [g for g in GROUPS if name in g]

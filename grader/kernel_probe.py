@@ -1,0 +1,357 @@
+"""Probe helper that runs inside the student's kernel.
+
+The grader sends this file's source to the kernel after the notebook ran, then
+sends requests (JSON, arrays as base64 bytes). Each request calls student code on
+fresh copies of the grader's inputs and publishes only the returned values, as a
+display_data message of type ``MIME``. Nothing here decides a verdict: comparisons
+happen in the grader's own process. The grader also imports this module for its
+array codec, so both sides speak the same format.
+"""
+import base64
+import contextlib
+import io
+import json
+import sys
+import traceback
+import types
+
+import numpy as np
+
+MIME = "application/x-cs231n-grader+json"
+STUDENT_MODULES = ("cs231n.rnn_layers", "cs231n.classifiers.rnn")
+OUTPUT_LIMIT = 20_000
+
+
+# ---------------------------------------------------------------- codec
+def encode(value):
+    """Turn arrays, numbers, tuples and dicts into JSON-safe data."""
+    if isinstance(value, np.ndarray):
+        arr = np.ascontiguousarray(value)
+        if arr.dtype.kind not in "biufc":
+            return {"__type__": "ndarray of dtype %s" % arr.dtype}
+        return {"__nd__": base64.b64encode(arr.tobytes()).decode("ascii"),
+                "dtype": arr.dtype.str, "shape": list(arr.shape)}
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return {"__scalar__": float(value), "dtype": np.asarray(value).dtype.str}
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (tuple, list)):
+        return [encode(v) for v in value]
+    if isinstance(value, dict):
+        return {"__dict__": [[str(k), encode(v)] for k, v in value.items()]}
+    return {"__type__": type(value).__name__}
+
+
+def decode(data):
+    """Inverse of ``encode``; arrays come back as fresh writable copies."""
+    if isinstance(data, list):
+        return [decode(v) for v in data]
+    if isinstance(data, dict):
+        if "__nd__" in data:
+            raw = base64.b64decode(data["__nd__"])
+            return np.frombuffer(raw, dtype=np.dtype(data["dtype"])).reshape(data["shape"]).copy()
+        if "__scalar__" in data:
+            return np.dtype(data["dtype"]).type(data["__scalar__"])
+        if "__dict__" in data:
+            return {k: decode(v) for k, v in data["__dict__"]}
+        if "__type__" in data:
+            return Opaque(data["__type__"])
+        return {k: decode(v) for k, v in data.items()}
+    return data
+
+
+class Opaque:
+    """A returned value that cannot cross the boundary (only its type name does)."""
+
+    def __init__(self, type_name):
+        self.type_name = type_name
+
+    def __repr__(self):
+        return "<%s>" % self.type_name
+
+
+# ---------------------------------------------------------------- finding code
+LOCAL_NAMESPACES = None  # set when the probe runs in-process (calibration, unit tests)
+
+
+def _namespaces():
+    """Dicts where student functions may live: the notebook, then cs231n modules."""
+    if LOCAL_NAMESPACES is not None:
+        return list(LOCAL_NAMESPACES)
+    spaces = []
+    try:
+        spaces.append(get_ipython().user_ns)  # noqa: F821 (defined in IPython)
+    except NameError:
+        pass
+    for name in STUDENT_MODULES:
+        module = sys.modules.get(name)
+        if module is None:
+            with contextlib.suppress(BaseException):
+                module = __import__(name, fromlist=["_"])
+        if module is not None:
+            spaces.append(vars(module))
+    return spaces
+
+
+def resolve(name):
+    """Return the student's object for ``name`` ('f' or 'Class.method'), or None."""
+    owner, _, attr = name.partition(".")
+    for space in _namespaces():
+        obj = space.get(owner)
+        if obj is None or isinstance(obj, types.ModuleType):
+            continue
+        if attr:
+            obj = getattr(obj, attr, None)
+        if callable(obj):
+            return obj
+    return None
+
+
+def _source(obj):
+    import inspect
+    with contextlib.suppress(BaseException):
+        return inspect.getsource(obj)
+    return None
+
+
+# ---------------------------------------------------------------- reference patching
+class Reference:
+    """The grader's own modules, executed from source in private namespaces."""
+
+    def __init__(self, sources):
+        package = types.ModuleType("_grader_ref")
+        package.__path__ = []
+        self.modules = {}
+        saved = {k: sys.modules.get(k) for k in ["_grader_ref"] + ["_grader_ref." + n for n in sources]}
+        sys.modules["_grader_ref"] = package
+        try:
+            for name, src in sources.items():
+                module = types.ModuleType("_grader_ref." + name)
+                module.__package__ = "_grader_ref"
+                sys.modules[module.__name__] = module
+                setattr(package, name, module)
+                exec(compile(src, "<grader reference %s>" % name, "exec"), vars(module))
+                self.modules[name] = module
+        finally:
+            for key, old in saved.items():
+                if old is None:
+                    sys.modules.pop(key, None)
+                else:
+                    sys.modules[key] = old
+
+    def function(self, name):
+        for module in self.modules.values():
+            if hasattr(module, name):
+                return getattr(module, name)
+        raise KeyError(name)
+
+
+@contextlib.contextmanager
+def patched(names, reference, target=None):
+    """Temporarily replace student functions ``names`` with the grader's."""
+    spaces = _namespaces()
+    if target is not None and hasattr(target, "__globals__"):
+        spaces.append(target.__globals__)
+    saved = []
+    for name in names:
+        for space in spaces:
+            saved.append((space, name, space.get(name, saved)))
+            space[name] = reference.function(name)
+    try:
+        yield
+    finally:
+        for space, name, old in reversed(saved):
+            if old is saved:
+                space.pop(name, None)
+            else:
+                space[name] = old
+
+
+# ---------------------------------------------------------------- operations
+def _as_tuple(out):
+    return tuple(out) if isinstance(out, (tuple, list)) else (out,)
+
+
+def _perturbed(fn, args, wrt, out_index, h):
+    """f(args with one element nudged by +h and -h), for each element of each arg in wrt."""
+    result = []
+    for i in wrt:
+        plus, minus = [], []
+        for flat in range(np.asarray(args[i]).size):
+            for sign, bucket in ((1, plus), (-1, minus)):
+                trial = [np.copy(a) if isinstance(a, np.ndarray) else a for a in args]
+                trial[i].flat[flat] += sign * h
+                bucket.append(np.asarray(_as_tuple(fn(*trial))[out_index], dtype=np.float64))
+        result.append([np.stack(plus), np.stack(minus)])
+    return result
+
+
+def op_layer(req, ref):
+    """Call a layer's forward (and backward with the forward's own cache)."""
+    forward_name, backward_name = req["forward"], req.get("backward")
+    student_forward = resolve(forward_name)
+    forward = ref.function(forward_name) if req.get("forward_impl") == "reference" else student_forward
+    backward = resolve(backward_name) if backward_name else None
+    target = backward or student_forward
+    if target is None:
+        return {"missing": backward_name or forward_name}
+    args = decode(req["args"])
+    out = {}
+    with patched(req.get("patch", []), ref, target):
+        stage = "forward"
+        try:
+            fwd = _as_tuple(forward(*[np.copy(a) if isinstance(a, np.ndarray) else a for a in args]))
+            values = fwd[:-1] if req.get("returns_cache") else fwd
+            out["forward"] = list(values)
+            if backward is not None:
+                stage = "backward"
+                upstream = decode(req["upstream"])
+                out["backward"] = list(_as_tuple(backward(*upstream, fwd[-1])))
+            if req.get("perturb"):
+                stage = "numeric gradient"
+                p = req["perturb"]
+                out["perturbed"] = _perturbed(student_forward, args, p["wrt"], p.get("output", 0), p["h"])
+        except BaseException as exc:  # student code may raise anything
+            out["error"] = _error(exc, stage)
+    return out
+
+
+def _model(req, ref):
+    cls = resolve("CaptioningRNN")
+    if cls is None:
+        return None
+    init = dict(req["init"])
+    init["dtype"] = np.dtype(init["dtype"]).type
+    model = cls(**init)
+    for name, value in decode(req["params"]).items():
+        model.params[name] = value
+    return model
+
+
+def op_model_loss(req, ref):
+    if resolve("CaptioningRNN.loss") is None:
+        return {"missing": "CaptioningRNN.loss"}
+    out = {}
+    with patched(req.get("patch", []), ref, resolve("CaptioningRNN.loss")):
+        stage = "constructor"
+        try:
+            model = _model(req, ref)
+            features, captions = decode(req["features"]), decode(req["captions"])
+            stage = "loss"
+            loss, grads = model.loss(np.copy(features), np.copy(captions))
+            out["loss"], out["grads"] = loss, grads
+            if req.get("perturb"):
+                stage = "numeric gradient"
+                out["perturbed"] = _perturb_params(model, features, captions, req["perturb"])
+        except BaseException as exc:
+            out["error"] = _error(exc, stage)
+    return out
+
+
+def _perturb_params(model, features, captions, spec):
+    result = {}
+    for name in spec["params"]:
+        base = model.params[name]
+        plus, minus = [], []
+        for flat in range(base.size):
+            for sign, bucket in ((1, plus), (-1, minus)):
+                trial = np.copy(base)
+                trial.flat[flat] += sign * spec["h"]
+                model.params[name] = trial
+                bucket.append(float(model.loss(np.copy(features), np.copy(captions))[0]))
+        model.params[name] = base
+        result[name] = [np.array(plus), np.array(minus)]
+    return result
+
+
+def op_model_sample(req, ref):
+    if resolve("CaptioningRNN.sample") is None:
+        return {"missing": "CaptioningRNN.sample"}
+    out = {}
+    with patched(req.get("patch", []), ref, resolve("CaptioningRNN.sample")):
+        stage = "constructor"
+        try:
+            model = _model(req, ref)
+            stage = "sample"
+            kwargs = {"max_length": req["max_length"]} if req.get("max_length") else {}
+            out["captions"] = model.sample(decode(req["features"]), **kwargs)
+        except BaseException as exc:
+            out["error"] = _error(exc, stage)
+    return out
+
+
+def op_overfit(req, ref):
+    if resolve("CaptioningRNN.loss") is None:
+        return {"missing": "CaptioningRNN.loss"}
+    out = {}
+    with patched(req.get("patch", []), ref, resolve("CaptioningRNN.loss")):
+        stage = "constructor"
+        try:
+            np.random.seed(req["seed"])
+            cls = resolve("CaptioningRNN")
+            model = cls(**req["init"])
+            data = decode(req["data"])
+            data["train_urls"] = np.asarray(data["train_urls"])
+            solver_cls = ref.modules["captioning_solver"].CaptioningSolver
+            solver = solver_cls(model, data, verbose=False, **req["solver"])
+            stage = "training"
+            solver.train()
+            out["loss_history"] = np.asarray(solver.loss_history, dtype=np.float64)
+        except BaseException as exc:
+            out["error"] = _error(exc, stage)
+    return out
+
+
+def op_resolve(req, ref):
+    found = {}
+    for name in req["names"]:
+        obj = resolve(name)
+        found[name] = None if obj is None else {"source": _source(obj), "module": getattr(obj, "__module__", None)}
+    return {"found": found}
+
+
+OPS = {"layer": op_layer, "model_loss": op_model_loss, "model_sample": op_model_sample,
+       "overfit": op_overfit, "resolve": op_resolve}
+
+
+def _error(exc, stage):
+    lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    text = "".join(lines[-12:])
+    return {"stage": stage, "ename": type(exc).__name__, "evalue": str(exc)[:2000], "traceback": text[-6000:]}
+
+
+class _Capped(io.StringIO):
+    def write(self, s):
+        if self.tell() < OUTPUT_LIMIT:
+            super().write(s[: OUTPUT_LIMIT - self.tell()])
+        return len(s)
+
+
+class Probe:
+    """Entry point kept in the kernel between requests."""
+
+    def __init__(self, reference_sources):
+        self.reference = Reference(reference_sources)
+
+    def run(self, request_text):
+        from IPython.display import publish_display_data
+        req = decode(json.loads(request_text))
+        captured = _Capped()
+        with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+            try:
+                result = OPS[req["op"]](req, self.reference)
+            except BaseException as exc:
+                result = {"error": _error(exc, "probe")}
+        result["nonce"] = req["nonce"]
+        result["output"] = captured.getvalue()
+        publish_display_data({MIME: json.dumps(encode_tree(result))})
+
+
+def encode_tree(result):
+    """Encode every value of a result dict (keys stay plain)."""
+    return {k: (v if k in ("nonce", "output", "missing", "error", "found") else encode(v))
+            for k, v in result.items()}

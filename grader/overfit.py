@@ -1,0 +1,30 @@
+"""The overfitting item: 50 examples of the small COCO-format set, CS231n's settings."""
+import tempfile
+
+import numpy as np
+
+from reference.coco_small import write_small_coco
+from reference.coco_utils import load_coco_data
+
+SOLVER = {"update_rule": "adam", "num_epochs": 50, "batch_size": 25,
+          "optim_config": {"learning_rate": 5e-3}, "lr_decay": 0.95}
+MODEL = {"cell_type": "rnn", "hidden_dim": 512, "wordvec_dim": 256}
+NUM_TRAIN = 50
+
+
+def small_data(seed):
+    """The 50 training captions the student's model must overfit, chosen by ``seed``."""
+    with tempfile.TemporaryDirectory(prefix="grader-coco-") as base:
+        write_small_coco(base)
+        np.random.seed(seed % (2**32))
+        data = load_coco_data(base_dir=base, max_train=NUM_TRAIN)
+    keep = ("train_captions", "train_image_idxs", "train_features", "word_to_idx")
+    small = {k: data[k] for k in keep}
+    small["train_urls"] = [str(u) for u in data["train_urls"]]
+    return small
+
+
+def overfit_request(seed):
+    data = small_data(seed)
+    init = dict(MODEL, word_to_idx=data["word_to_idx"], input_dim=int(data["train_features"].shape[1]))
+    return {"init": init, "data": data, "solver": SOLVER, "seed": int(seed % (2**32))}

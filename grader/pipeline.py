@@ -1,0 +1,85 @@
+"""One submission from start to finish: find → execute → probe/check → score → report."""
+from __future__ import annotations
+
+import secrets
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from reference.coco_small import write_small_coco
+
+from . import find as finder
+from . import score
+from .errors import UsageError
+from .execute import KernelSession, execute_notebook
+from .judge import Judge
+from .probe import KernelBackend
+from .sanitize import neutralise
+
+DATA_DIR = Path("cs231n") / "datasets" / "coco_captioning"
+
+
+def new_seed():
+    return secrets.randbelow(2**31)
+
+
+def _read_notebook(path):
+    try:
+        return nbformat.read(str(path), as_version=4)
+    except Exception as exc:  # nbformat raises several unrelated types
+        raise UsageError("%s is not a readable notebook: %s" % (path, str(exc).splitlines()[0])) from None
+
+
+def _execution_summary(outcomes, neutralised, session):
+    cells = [{"index": o.index, "status": o.status, "seconds": round(o.seconds, 3), "ename": o.ename,
+              "evalue": o.evalue[:2000], "traceback": o.traceback[-8000:]} for o in outcomes]
+    return {"cells": cells, "neutralised": {str(k): v for k, v in neutralised.items()},
+            "kernel_restarts": session.restarts,
+            "errors": sum(1 for o in outcomes if o.status != "ok")}
+
+
+def grade(path, settings, *, seed=None, public_only=False, progress=None):
+    """Grade the submission at ``path``; return the results.json dict."""
+    say = progress or (lambda message: None)
+    seed = new_seed() if seed is None else seed
+    start = time.monotonic()
+    work_root = Path(tempfile.mkdtemp(prefix="grade-"))
+    try:
+        submission = finder.find(path, work_root)
+        nb = _read_notebook(submission.notebook)
+        neutralised = neutralise(nb)
+        write_small_coco(submission.workdir / DATA_DIR)
+        code_cells = sum(1 for c in nb.cells if c.cell_type == "code" and c.source.strip())
+        with KernelSession(submission.workdir) as session:
+            counter = iter(range(1, code_cells + 1))
+            _, outcomes = execute_notebook(nb, session, settings.cell_timeout,
+                                           on_cell=lambda o: say("ran cell %d/%d (%s)" % (next(counter), code_cells, o.status)))
+            backend = KernelBackend(session)
+            judge = Judge(backend, settings, seed, public_only=public_only)
+            items = []
+            for item in settings.items:
+                if item.kind == "manual" or (public_only and item.kind == "overfit"):
+                    continue
+                say("checking %s" % item.name)
+                verdict = judge.judge(item)
+                items.append((item, verdict))
+            sources = _sources(backend, [i for i, v in items if v.status != "passed"])
+            execution = _execution_summary(outcomes, neutralised, session)
+        entries = [score.item_result(i, settings, v, sources.get(i.name)) for i, v in items]
+        return score.results(submission.id, settings, entries, score.manual_entries(settings, nb), seed=seed,
+                             elapsed=time.monotonic() - start, public_only=public_only, execution=execution)
+    finally:
+        shutil.rmtree(work_root, ignore_errors=True)
+
+
+def _sources(backend, items):
+    """The student's source of each failing item's function, for the report."""
+    names = {i.name: (i.backward or i.forward or i.name) for i in items if i.kind != "overfit"}
+    if not names:
+        return {}
+    result = backend.request("resolve", 30, names=sorted(set(names.values())))
+    found = result.get("found") or {}
+    return {item: (found.get(fn) or {}).get("source") for item, fn in names.items()}

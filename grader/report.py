@@ -1,0 +1,96 @@
+"""Write what a grading run found: results.json, report.html and a terminal summary."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+SYMBOLS = {"passed": "ok", "failed": "FAIL", "error": "ERROR", "missing": "MISSING",
+           "not_implemented": "TODO", "timeout": "TIMEOUT"}
+
+
+def write_atomic(path: Path, text: str):
+    """Write ``text`` to ``path`` through a temporary file, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _environment():
+    env = Environment(loader=PackageLoader("grader", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    env.filters["num"] = lambda v: "" if v is None else ("%.3g" % v if isinstance(v, float) else str(v))
+    env.globals["loss_curve"] = loss_curve_svg
+    return env
+
+
+def loss_curve_svg(history, threshold, width=480, height=160):
+    """The training loss per iteration as an inline SVG polyline, log scale, threshold dashed."""
+    import math
+    values = [max(v, 1e-6) for v in history if v == v and v not in (float("inf"),)]
+    if not values:
+        return ""
+    logs = [math.log10(v) for v in values] + [math.log10(threshold)]
+    lo, hi = min(logs), max(logs)
+    span = (hi - lo) or 1.0
+    def y(v):
+        return height - 10 - (math.log10(max(v, 1e-6)) - lo) / span * (height - 20)
+    step = (width - 20) / max(len(values) - 1, 1)
+    points = " ".join("%.1f,%.1f" % (10 + i * step, y(v)) for i, v in enumerate(values))
+    ty = y(threshold)
+    return ('<svg width="%d" height="%d" role="img" aria-label="training loss">'
+            '<rect width="100%%" height="100%%" fill="#fafafa" stroke="#ddd"/>'
+            '<line x1="10" x2="%d" y1="%.1f" y2="%.1f" stroke="#c00" stroke-dasharray="4 3"/>'
+            '<text x="%d" y="%.1f" font-size="11" fill="#c00" text-anchor="end">%g</text>'
+            '<polyline fill="none" stroke="#2563eb" stroke-width="1.5" points="%s"/></svg>') % (
+        width, height, width - 10, ty, ty, width - 12, ty - 3, threshold, points)
+
+
+def render_html(results) -> str:
+    return _environment().get_template("report.html.j2").render(r=results)
+
+
+def write_reports(results, out_dir: Path) -> Path:
+    """Write ``out_dir/<submission>/results.json`` and ``report.html``; return that folder."""
+    folder = Path(out_dir) / results["submission"]
+    write_atomic(folder / "results.json", json.dumps(results, indent=1))
+    write_atomic(folder / "report.html", render_html(results))
+    return folder
+
+
+def summary(results, report_path=None) -> str:
+    """A few lines for the terminal: the score, each item, the first problem of each failure."""
+    manual = sum(m["max_score"] for m in results["manual"])
+    lines = ["%s: %g / %g automatic points%s%s  [seed %d, %.1f s]" % (
+        results["submission"], results["score"], results["automatic_max_score"],
+        " (+%g manual, for the TA)" % manual if manual else "",
+        " - public checks only" if results["public_only"] else "", results["seed"], results["elapsed_s"])]
+    width = max(len(i["name"]) for i in results["items"]) if results["items"] else 10
+    for item in results["items"]:
+        line = "  %-7s %-*s %5g/%g" % (SYMBOLS[item["status"]], width, item["name"], item["score"], item["max_score"])
+        problem = first_problem(item)
+        if problem:
+            line += "  " + problem
+        lines.append(line)
+    errors = results["execution"]["errors"]
+    if errors:
+        lines.append("  %d notebook cell(s) raised or timed out (see the report)" % errors)
+    if report_path:
+        lines.append("report: %s" % report_path)
+    return "\n".join(lines)
+
+
+def first_problem(item, limit=160):
+    if item["status"] == "passed":
+        return ""
+    text = item["message"] or next((c["name"] + ": " + c["message"] for c in item["checks"] if not c["passed"]), "")
+    text = text.strip().splitlines()[0] if text.strip() else ""
+    return text if len(text) <= limit else text[: limit - 3] + "..."

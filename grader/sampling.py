@@ -1,0 +1,73 @@
+"""Judge greedy sampling by replaying the student's words through the reference.
+
+At each step the student's word must be one the reference scores highest, given
+the student's own previous words; a near tie accepts either word. Everything
+after a row's first <END> is ignored, so stopping early or not both pass.
+"""
+import numpy as np
+
+from reference.rnn_layers import affine_forward, rnn_step_forward
+
+from .check import CheckResult, ladder
+
+TIE = 1e-8
+
+
+def _scores_along(params, features, words, start):
+    """Reference scores at every step when ``words`` are fed back (teacher forcing)."""
+    h, _ = affine_forward(features, params["W_proj"], params["b_proj"])
+    prev = np.full(features.shape[0], start)
+    out = []
+    for t in range(words.shape[1]):
+        h, _ = rnn_step_forward(params["W_embed"][prev], h, params["Wx"], params["Wh"], params["b"])
+        scores, _ = affine_forward(h, params["W_vocab"], params["b_vocab"])
+        out.append(scores)
+        prev = np.clip(words[:, t], 0, params["W_embed"].shape[0] - 1)
+    return out
+
+
+def check_sample(case, captions):
+    init, params = case.extra["init"], {k: np.asarray(v, np.float64) for k, v in case.extra["params"].items()}
+    words = init["word_to_idx"]
+    features = np.asarray(case.args[0], np.float64)
+    max_length = case.extra["max_length"] or 30
+    N, name = features.shape[0], "%s: greedy words vs reference" % case.name
+    expected_shape = np.zeros((N, max_length), dtype=np.int64)
+    problem = ladder(captions, expected_shape, "captions")
+    if problem:
+        if "shape" in problem and case.extra["max_length"]:
+            problem += " (max_length=%d was passed)" % max_length
+        return CheckResult(name, "sample", case.visibility, "exact", None, 0, False, problem)
+    captions = np.asarray(captions)
+    if np.all(captions == words["<NULL>"]):
+        return CheckResult(name, "sample", case.visibility, "exact", None, 0, False,
+                           "not implemented: every word is <NULL>")
+    id_to_word = {i: w for w, i in words.items()}
+    scores = _scores_along(params, features, captions, words["<START>"])
+    wrong = 0
+    first = ""
+    for n in range(N):
+        for t in range(max_length):
+            word = int(captions[n, t])
+            row = scores[t][n]
+            best = int(np.argmax(row))
+            ok = 0 <= word < row.size and row[word] >= row[best] - TIE * (1 + abs(row[best]))
+            if not ok:
+                wrong += 1
+                if not first:
+                    first = "row %d, step %d: got %s, the most likely word is %s" % (
+                        n, t, _name(id_to_word, word), _name(id_to_word, best))
+                    if t == 0 and word == words["<START>"]:
+                        first += ". Hint: column 0 holds the first generated word, not <START>"
+                    elif t > 0 and np.all(captions[n, :t + 1] == captions[n, 0]):
+                        first += ". Hint: feed the word chosen at step t-1 as the input of step t"
+                break
+            if word == words["<END>"]:
+                break
+    passed = wrong == 0
+    message = "" if passed else "%d of %d captions differ from greedy decoding; first: %s" % (wrong, N, first)
+    return CheckResult(name, "sample", case.visibility, "mismatched captions", float(wrong), 0, passed, message)
+
+
+def _name(id_to_word, word):
+    return "%r (id %d)" % (id_to_word.get(word, "?"), word)
