@@ -72,8 +72,10 @@ class Judge:
 
     def judge(self, item):
         verdict = Verdict()
-        method = getattr(self, "_judge_" + item.kind)
-        method(item, verdict)
+        try:
+            getattr(self, "_judge_" + item.kind)(item, verdict)
+        except Exception as exc:  # values so malformed that comparing them failed
+            verdict.flag("error", "the returned values could not be checked: %s: %s" % (type(exc).__name__, exc))
         if verdict.status == "passed" and any(not c.passed for c in verdict.checks):
             verdict.status = "failed"
         if verdict.status != "passed":
@@ -108,29 +110,49 @@ class Judge:
         return cases
 
     # ----------------------------------------------------------- layers
+    # A backward is normally called with its own forward's cache and compared both
+    # with the reference and with a numeric gradient of that forward. When the forward
+    # failed its item, the backward passes if either (own-forward) it is the gradient
+    # of the student's own forward, for the inputs that forward uses, or
+    # (grader-forward) fed the grader's forward's cache it matches the reference.
     def _judge_layer(self, item, verdict):
         patch = substitutes(item, self.failed)
         if patch:
             verdict.notes.append("graded with the grader's %s in place of yours (they failed their own items)"
                                  % ", ".join(sorted(set(patch))))
-        forward_impl = "student"
-        if item.backward and item.forward in self.failed:
-            forward_impl = "reference"
-            patch = sorted(set(patch) | {n for g in _groups_of(item.forward) for n in g})
-            verdict.notes.append("your %s failed its item, so your %s was called with the cache of the "
-                                 "grader's %s" % (item.forward, item.backward, item.forward))
+        if not (item.backward and item.forward in self.failed):
+            self._run_layer_cases(item, verdict, patch, "normal")
+            return
+        own = Verdict()
+        self._run_layer_cases(item, own, patch, "own-forward")
+        if own.status == "passed" and all(c.passed for c in own.checks):
+            own.notes = verdict.notes + ["your %s failed its item; your %s was judged against the numeric "
+                                         "gradient of your own forward" % (item.forward, item.backward)]
+            verdict.__dict__.update(own.__dict__)
+            return
+        grader = Verdict()
+        deps = sorted({n for g in GROUPS if set(g) & set(item.deps) for n in g})
+        self._run_layer_cases(item, grader, deps, "grader-forward")
+        chosen = grader if grader.status in ("passed", "failed") else own
+        chosen.notes = verdict.notes + ["your %s failed its item, so your %s was also tried with the cache "
+                                        "of the grader's %s" % (item.forward, item.backward, item.forward)]
+        verdict.__dict__.update(chosen.__dict__)
+
+    def _run_layer_cases(self, item, verdict, patch, mode):
         for case in self._cases(item):
             if verdict.status in PROBLEM_STATUSES:
                 break
-            self._layer_case(item, case, verdict, patch, forward_impl)
+            self._layer_case(item, case, verdict, patch, mode)
 
-    def _layer_case(self, item, case, verdict, patch, forward_impl):
-        numeric = bool(item.wrt) and case.dtype == "float64" and (
-            case.visibility == "public" or item.backward or not item.returns_cache) and forward_impl == "student"
+    def _layer_case(self, item, case, verdict, patch, mode):
+        public = case.visibility == "public"
+        numeric = mode != "grader-forward" and bool(item.wrt) and case.dtype == "float64" and (
+            public or item.backward or not item.returns_cache)
         h = 1e-5
         result = self._call(verdict, "layer", forward=item.forward, backward=item.backward,
                             args=[_copy(a) for a in case.args], upstream=case.upstream,
-                            returns_cache=item.returns_cache, patch=patch, forward_impl=forward_impl,
+                            returns_cache=item.returns_cache, patch=patch,
+                            forward_impl="reference" if mode == "grader-forward" else "student",
                             perturb={"wrt": list(item.wrt), "h": h, "output": 0} if numeric else None)
         if result is None:
             return
@@ -139,38 +161,48 @@ class Judge:
             verdict.flag("not_implemented", "%s returned None (the template is untouched)" % (item.backward or item.forward))
             return
         actual = list(actual) + [None] * (len(item.outputs) - len(actual))
-        ref_args = [a.astype(np.float64) if a.dtype.kind == "f" else a for a in case.args]
-        expected = self._expected(item, ref_args, case.upstream)
-        public = case.visibility == "public"
-        for i, label in enumerate(item.outputs):
-            hint = item.hints.get(label, item.hints.get("*", ""))
-            if public and item.backward:
-                continue  # the notebook compares backward with a numeric gradient only
-            metric, threshold = ("rel_error", self.settings.threshold(item.name)) if public else \
-                ("norm_error", self.tol(case.dtype, "analytic"))
-            kind = "gradient" if item.backward or label == "dx" else "value"
-            verdict.checks.append(compare("%s: %s vs reference" % (case.name, label), actual[i], expected[i],
-                                          metric=metric, threshold=threshold, kind=kind,
-                                          visibility=case.visibility, label=label, hint=hint))
+        if mode != "own-forward" and not (public and item.backward and mode == "normal"):
+            ref_args = [a.astype(np.float64) if a.dtype.kind == "f" else a for a in case.args]
+            expected = self._expected(item, ref_args, case.upstream)
+            for i, label in enumerate(item.outputs):
+                metric, threshold = ("rel_error", self.settings.threshold(item.name)) if public else \
+                    ("norm_error", self.tol(case.dtype, "analytic"))
+                verdict.checks.append(compare("%s: %s vs reference" % (case.name, label), actual[i], expected[i],
+                                              metric=metric, threshold=threshold,
+                                              kind="gradient" if item.backward or label == "dx" else "value",
+                                              visibility=case.visibility, label=label, hint=_hint(item, label)))
         if numeric:
-            self._numeric_checks(item, case, result, actual, verdict, h)
+            self._numeric_checks(item, case, result, actual, verdict, h, skip_unused=mode == "own-forward")
 
-    def _numeric_checks(self, item, case, result, actual, verdict, h):
+    def _numeric_checks(self, item, case, result, actual, verdict, h, skip_unused=False):
         grads = actual if item.backward else [actual[1]]
         labels = item.outputs if item.backward else ("dx",)
         public = case.visibility == "public"
         upstream = case.upstream[0] if item.returns_cache else None
-        for arg_index, (plus, minus) in zip(item.wrt, result.get("perturbed", [])):
-            slot = list(item.wrt).index(arg_index)
+        judged = 0
+        for slot, (arg_index, (plus, minus)) in enumerate(zip(item.wrt, result.get("perturbed", []))):
             label = labels[slot]
-            shape = np.shape(case.args[arg_index])
-            num = numeric_gradient(plus, minus, upstream, h).reshape(shape)
+            try:
+                num = numeric_gradient(plus, minus, upstream, h).reshape(np.shape(case.args[arg_index]))
+            except ValueError:
+                verdict.checks.append(CheckResult("%s: %s vs numeric gradient of your forward" % (case.name, label),
+                                                  "numeric-gradient", case.visibility, "", None, None, False,
+                                                  "your forward's output has shape %s, expected %s" % (
+                                                      np.shape(plus)[1:], np.shape(upstream))))
+                continue
+            if skip_unused and not np.any(num):
+                verdict.notes.append("%s: %s not judged: your forward does not use that input" % (case.name, label))
+                continue
+            judged += 1
             metric, threshold = ("rel_error", self.settings.threshold(item.name)) if public else \
                 ("norm_error", self.settings.calibrated(item.name, label))
             verdict.checks.append(compare("%s: %s vs numeric gradient of your forward" % (case.name, label),
                                           grads[slot], num, metric=metric, threshold=threshold,
                                           kind="numeric-gradient", visibility=case.visibility, label=label,
-                                          hint=item.hints.get(label, item.hints.get("*", ""))))
+                                          hint=_hint(item, label)))
+        if skip_unused and not judged:
+            verdict.checks.append(CheckResult("%s: gradients" % case.name, "numeric-gradient", case.visibility,
+                                              "", None, None, False, "your forward uses none of its inputs"))
 
     def _expected(self, item, args, upstream):
         forward = _reference(item.forward)
@@ -281,5 +313,5 @@ class Judge:
         verdict.status = "manual"
 
 
-def _groups_of(name):
-    return [g for g in GROUPS if name in g]
+def _hint(item, label):
+    return item.hints.get(label, item.hints.get("*", ""))

@@ -1,0 +1,235 @@
+"""Build submissions from student_template/: blank, solved with the reference, or with
+chosen functions swapped for other code (a bug, a cheat). Used by tests, demo, benchmark.
+
+Filling is structural: the template is parsed with ast and the lines of the named def
+(a top-level function, or a method inside its class) are replaced by the new source,
+re-indented to the def's column. Nothing matches on TODO text.
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+import shutil
+import sys
+import textwrap
+import zipfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parents[1]
+TEMPLATE_DIR = REPO / 'student_template'
+NOTEBOOK_NAME = 'RNN_Captioning.ipynb'
+DATA_DIR = Path('cs231n', 'datasets', 'coco_captioning')
+FORMS = ('notebook', 'module')
+
+LAYER_ITEMS = (
+    'rnn_step_forward', 'rnn_step_backward', 'rnn_forward', 'rnn_backward',
+    'word_embedding_forward', 'word_embedding_backward',
+    'temporal_affine_forward', 'temporal_affine_backward', 'temporal_softmax_loss',
+)
+MODEL_ITEMS = ('CaptioningRNN.loss', 'CaptioningRNN.sample')
+GRADED = LAYER_ITEMS + MODEL_ITEMS
+# TODOs of the template that the `rnn` assignment does not grade (CS231n's LSTM stubs).
+LSTM_TODOS = ('lstm_step_forward', 'lstm_step_backward', 'lstm_forward', 'lstm_backward')
+TODO_NAMES = GRADED + LSTM_TODOS
+
+_DEF_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+if str(REPO) not in sys.path:  # this checkout's `reference`, installed or not
+    sys.path.append(str(REPO))
+
+
+def reference_sources(names: Iterable[str] = GRADED) -> dict[str, str]:
+    """Source of each named reference function or 'CaptioningRNN.method', dedented."""
+    from reference import captioning_rnn, rnn_layers
+
+    sources = {}
+    for name in names:
+        if '.' in name:
+            cls_name, method = name.split('.')
+            obj = getattr(getattr(captioning_rnn, cls_name), method)
+        else:
+            obj = getattr(rnn_layers, name)
+        sources[name] = textwrap.dedent(inspect.getsource(obj))
+    return sources
+
+
+def build_submission(form: str, dest, solutions=None, replace: Mapping[str, str] | None = None,
+                     extra_cells=None) -> Path:
+    """
+    Write a submission made from the template of `form` into the folder dest.
+
+    - form: 'notebook' (returns dest/RNN_Captioning.ipynb) or 'module' (copies the
+      notebook and cs231n/ into dest, returns dest)
+    - solutions: None for the blank template; 'reference' to fill every TODO with the
+      reference's code; or a mapping {name: source}
+    - replace: {name: source} applied after solutions, e.g. a buggy function; a name is
+      a top-level function ('rnn_forward') or a method ('CaptioningRNN.loss')
+    - extra_cells: [(position, source)], code cells inserted in order, after the
+      replacements. position: an index into the cell list (list.insert), 'start',
+      'end', 'after:NAME' or 'before:NAME' (the cell defining NAME at top level)
+    """
+    if form not in FORMS:
+        raise ValueError('form must be one of %s, not %r' % (FORMS, form))
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    if solutions is None:
+        sources = {}
+    elif solutions == 'reference':
+        sources = reference_sources(TODO_NAMES)
+    elif isinstance(solutions, Mapping):
+        sources = dict(solutions)
+    else:
+        raise ValueError("solutions must be None, 'reference' or a mapping, not %r" % (solutions,))
+    sources.update(replace or {})
+
+    template = TEMPLATE_DIR / form
+    nb = nbformat.read(template / NOTEBOOK_NAME, as_version=4)
+    nb_path = dest / NOTEBOOK_NAME
+    containers = {}  # .py file path or code-cell index -> text; each edited from one parse
+    if form == 'module':
+        shutil.copytree(template, dest, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns('__pycache__', '*.pyc', '.ipynb_checkpoints'))
+        containers = {p: p.read_text() for p in sorted((dest / 'cs231n').rglob('*.py'))}
+    code_cells = [c for c in nb.cells if c.cell_type == 'code']
+    for i, cell in enumerate(code_cells):
+        containers[i] = cell.source
+    trees = {key: _parse(text) for key, text in containers.items()}
+    edits: dict[object, list] = {}
+    for name, source in sources.items():
+        hits = [(key, _find_def(tree, name)) for key, tree in trees.items()
+                if _find_def(tree, name) is not None]
+        if len(hits) != 1:
+            raise KeyError('%r is defined %d times in the %s template' % (name, len(hits), form))
+        key, node = hits[0]
+        edits.setdefault(key, []).append((_span(node), node.col_offset, source, name))
+    for key, spans in edits.items():
+        new_text = _splice(containers[key], spans)
+        if isinstance(key, Path):
+            key.write_text(new_text)
+        else:
+            code_cells[key].source = new_text
+
+    for position, source in extra_cells or ():
+        nb.cells.insert(_cell_index(nb.cells, position), _code_cell(nb, source))
+    nbformat.write(nb, nb_path)
+    return dest if form == 'module' else nb_path
+
+
+def place_small_coco(folder, seed: int = 0) -> Path:
+    """Write the reference's small COCO set where the notebooks look for the data.
+
+    folder is the submission folder (or its notebook); returns the data folder."""
+    from reference.coco_small import write_small_coco
+
+    folder = Path(folder)
+    if folder.suffix == '.ipynb':
+        folder = folder.parent
+    return Path(write_small_coco(str(folder / DATA_DIR), seed=seed))
+
+
+def zip_submission(folder, zip_path, root: str | None = None, include_data: bool = True) -> Path:
+    """
+    Zip a built submission folder, as a student would hand in the module form.
+
+    Entries sit at the top of the archive, or under root/ if given; caches are left out,
+    and cs231n/datasets too unless include_data. Entries are sorted and time-stamped
+    1980-01-01, so the same folder always gives the same bytes.
+    """
+    folder, zip_path = Path(folder), Path(zip_path)
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    skip = {'__pycache__', '.ipynb_checkpoints'}
+    with zipfile.ZipFile(zip_path, 'w', zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(folder.rglob('*')):
+            rel = path.relative_to(folder)
+            if path.is_dir() or skip & set(rel.parts) or path.suffix == '.pyc':
+                continue
+            if not include_data and rel.parts[:2] == ('cs231n', 'datasets'):
+                continue
+            arcname = (Path(root) / rel if root else rel).as_posix()
+            info = zipfile.ZipInfo(arcname, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, path.read_bytes())
+    return zip_path
+
+
+def _parse(text: str) -> ast.Module | None:
+    """Parse code, blanking IPython magic and shell lines; None if it is not Python."""
+    lines = ['' if line.lstrip().startswith(('%', '!')) else line for line in text.splitlines()]
+    try:
+        return ast.parse('\n'.join(lines))
+    except SyntaxError:
+        return None
+
+
+def _find_def(tree: ast.Module | None, name: str):
+    """The def/class node for 'func' or 'Class.method' at the top of tree, or None."""
+    node, body = None, tree.body if tree is not None else []
+    for part in name.split('.'):
+        matches = [n for n in body if isinstance(n, _DEF_NODES) and n.name == part]
+        if len(matches) != 1:
+            return None
+        node = matches[0]
+        body = node.body
+    return node
+
+
+def _span(node) -> tuple[int, int]:
+    """First and last line (1-based, inclusive) of a def, decorators included."""
+    first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+    return first, node.end_lineno
+
+
+def _splice(text: str, edits) -> str:
+    """Replace each (span, col, source, name) of text, bottom-up so spans stay valid."""
+    edits = sorted(edits, key=lambda e: e[0][0])
+    for (a, b) in zip(edits, edits[1:]):
+        if b[0][0] <= a[0][1]:
+            raise ValueError('replacements of %r and %r overlap' % (a[3], b[3]))
+    lines = text.splitlines(keepends=True)
+    for (first, last), col, source, _ in reversed(edits):
+        body = textwrap.indent(textwrap.dedent(source).strip('\n') + '\n', ' ' * col)
+        if last == len(lines) and not lines[-1].endswith('\n'):
+            body = body[:-1]
+        lines[first - 1:last] = [body]
+    return ''.join(lines)
+
+
+def _cell_index(cells, position) -> int:
+    """Index at which to insert a cell for an extra_cells position."""
+    if position == 'start':
+        return 0
+    if position == 'end':
+        return len(cells)
+    if isinstance(position, int):
+        return position
+    where, _, name = str(position).partition(':')
+    if where in ('after', 'before') and name:
+        for i, cell in enumerate(cells):
+            if cell.cell_type == 'code' and name in _top_level_names(cell.source):
+                return i + 1 if where == 'after' else i
+        raise KeyError('no code cell defines %r' % name)
+    raise ValueError('bad extra_cells position %r' % (position,))
+
+
+def _top_level_names(source: str) -> set[str]:
+    """Names a cell defines at top level (defs, classes, simple assignments)."""
+    tree = _parse(source)
+    names = set()
+    for node in tree.body if tree is not None else []:
+        if isinstance(node, _DEF_NODES):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
+def _code_cell(nb, source: str):
+    """A new code cell matching the notebook's format version (no id before 4.5)."""
+    cell = nbformat.v4.new_code_cell(textwrap.dedent(source).strip('\n'))
+    if (nb.nbformat, nb.nbformat_minor) < (4, 5):
+        cell.pop('id', None)
+    return cell

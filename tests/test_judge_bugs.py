@@ -1,0 +1,62 @@
+"""Every catalogued bug fails exactly its own item, judged in-process (no kernel).
+
+The same probe operations run here on functions defined from the bug sources, so
+these tests are fast; tests/test_grade_e2e.py grades real notebooks in a kernel.
+"""
+import numpy as np
+import pytest
+
+from grader import assignment
+from grader.calibrate import reference_namespace
+from grader.judge import Judge
+from grader.probe import LocalBackend
+from reference.captioning_rnn import CaptioningRNN
+
+from bugs import BUGS
+
+
+def namespace_with(replace):
+    """The reference's functions, with ``replace``'s sources defined over them."""
+    ns = reference_namespace()
+    ns["np"] = np
+    methods = {}
+    for name, source in replace.items():
+        scope = dict(ns)
+        exec(source, scope)
+        if "." in name:
+            cls_name, method = name.split(".")
+            methods[method] = scope[method]
+        else:
+            ns[name] = scope[name]
+    if methods:
+        ns["CaptioningRNN"] = type("CaptioningRNN", (CaptioningRNN,), methods)
+    return ns
+
+
+def failing_items(ns, seed, public_only=False):
+    settings = assignment.load("rnn")
+    judge = Judge(LocalBackend(ns), settings, seed, public_only=public_only)
+    failed = {}
+    for item in settings.items:
+        if item.kind in ("manual", "overfit"):
+            continue
+        verdict = judge.judge(item)
+        if verdict.status != "passed":
+            failed[item.name] = verdict
+    return failed
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_reference_passes_every_item(seed):
+    assert failing_items(reference_namespace(), seed) == {}
+
+
+@pytest.mark.parametrize("bug", BUGS, ids=lambda b: b.name)
+def test_bug_fails_exactly_its_item(bug):
+    if bug.extra_cells:
+        pytest.skip("needs a notebook (extra cells); graded end to end")
+    failed = failing_items(namespace_with(bug.replace), seed=7)
+    assert set(failed) == {bug.item}, {k: (v.status, v.problem[:200]) for k, v in failed.items()}
+    verdict = failed[bug.item]
+    messages = [c.message for c in verdict.checks if not c.passed] or [verdict.problem]
+    assert all(messages), "a failure must say what was compared"
