@@ -63,6 +63,7 @@ class Judge:
         self.seed = seed
         self.public_only = public_only
         self.failed = set()
+        self.statuses = {}
 
     def rng(self, item):
         return np.random.default_rng([self.seed, sum(map(ord, item.name))])
@@ -78,6 +79,7 @@ class Judge:
             verdict.flag("error", "the returned values could not be checked: %s: %s" % (type(exc).__name__, exc))
         if verdict.status == "passed" and any(not c.passed for c in verdict.checks):
             verdict.status = "failed"
+        self.statuses[item.name] = verdict.status
         if verdict.status != "passed":
             self.failed.add(item.name)
             if item.forward and not item.backward:
@@ -293,6 +295,10 @@ class Judge:
     def _judge_overfit(self, item, verdict):
         if self.public_only:
             verdict.flag("skipped", "not run in --public-only (it trains for a while)")
+            return
+        model_status = self.statuses.get("CaptioningRNN.loss")
+        if model_status in ("missing", "not_implemented"):
+            verdict.flag(model_status, "CaptioningRNN.loss is %s, so there is nothing to train" % model_status.replace("_", " "))
             return
         request = overfit_request(self.seed)
         request["patch"] = substitutes(item, self.failed)

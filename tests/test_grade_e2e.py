@@ -1,0 +1,41 @@
+"""Grade real notebooks built from the templates, in a real kernel."""
+import pytest
+
+import notebooks
+from bugs import BUGS
+from e2e import build, failing, grade_fast, statuses
+from grader import assignment
+from grader.pipeline import grade
+
+
+@pytest.mark.parametrize("form", ["notebook", "module"])
+def test_solved_template_gets_every_automatic_point(tmp_path, form):
+    path = build(tmp_path, form, train=True)
+    if form == "module":
+        path = notebooks.zip_submission(path, tmp_path / "submission.zip")
+    results = grade(path, assignment.load("rnn"), seed=11)
+    assert failing(results) == set(), [(i["name"], i["message"][:300]) for i in results["items"]]
+    assert results["score"] == results["automatic_max_score"] == 95
+    assert results["max_score"] == 100
+    overfit = next(i for i in results["items"] if i["name"] == "overfit_small_data")
+    assert overfit["loss_history"][-1] < 0.1 and len(overfit["loss_history"]) == 100
+    assert results["execution"]["errors"] == 0
+
+
+@pytest.mark.parametrize("form", ["notebook", "module"])
+def test_blank_template_scores_zero_with_every_item_not_implemented(tmp_path, form):
+    results = grade(build(tmp_path, form, solutions=None, train=True), assignment.load("rnn"), seed=2)
+    assert results["score"] == 0
+    assert set(statuses(results).values()) == {"not_implemented"}, statuses(results)
+    assert results["manual"][0]["name"] == "inline_question_1"
+
+
+@pytest.mark.parametrize("bug", BUGS, ids=lambda b: b.name)
+def test_single_bug_fails_exactly_its_item(tmp_path, bug):
+    form = "module" if BUGS.index(bug) % 2 else "notebook"
+    results = grade_fast(build(tmp_path, form, replace=bug.replace, extra_cells=bug.extra_cells))
+    assert failing(results) == {bug.item}, [(i["name"], i["status"], i["message"][:200]) for i in results["items"]]
+    item = next(i for i in results["items"] if i["name"] == bug.item)
+    failed_checks = [c for c in item["checks"] if not c["passed"]]
+    assert item["message"] or all(c["message"] for c in failed_checks)
+    assert item["score"] == 0 and item.get("source"), "a failing item shows the student's code"
