@@ -293,9 +293,6 @@ class Judge:
 
     # ----------------------------------------------------------- overfitting
     def _judge_overfit(self, item, verdict):
-        if self.public_only:
-            verdict.flag("skipped", "not run in --public-only (it trains for a while)")
-            return
         model_status = self.statuses.get("CaptioningRNN.loss")
         if model_status in ("missing", "not_implemented"):
             verdict.flag(model_status, "CaptioningRNN.loss is %s, so there is nothing to train" % model_status.replace("_", " "))

@@ -59,9 +59,12 @@ def grade(path, settings, *, seed=None, public_only=False, progress=None):
                                            on_cell=lambda o: say("ran cell %d/%d (%s)" % (next(counter), code_cells, o.status)))
             backend = KernelBackend(session)
             judge = Judge(backend, settings, seed, public_only=public_only)
-            items = []
+            items, skipped = [], []
             for item in settings.items:
-                if item.kind == "manual" or (public_only and item.kind == "overfit"):
+                if item.kind == "manual":
+                    continue
+                if public_only and item.kind == "overfit":
+                    skipped.append(item.name)
                     continue
                 say("checking %s" % item.name)
                 verdict = judge.judge(item)
@@ -70,7 +73,8 @@ def grade(path, settings, *, seed=None, public_only=False, progress=None):
             execution = _execution_summary(outcomes, neutralised, session)
         entries = [score.item_result(i, settings, v, sources.get(i.name)) for i, v in items]
         return score.results(submission.id, settings, entries, score.manual_entries(settings, nb), seed=seed,
-                             elapsed=time.monotonic() - start, public_only=public_only, execution=execution)
+                             elapsed=time.monotonic() - start, public_only=public_only, execution=execution,
+                             skipped=skipped)
     finally:
         shutil.rmtree(work_root, ignore_errors=True)
 

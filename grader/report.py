@@ -80,6 +80,8 @@ def summary(results, report_path=None) -> str:
         if problem:
             line += "  " + problem
         lines.append(line)
+    if results.get("skipped"):
+        lines.append("  not run in this pre-check: %s" % ", ".join(results["skipped"]))
     errors = results["execution"]["errors"]
     if errors:
         lines.append("  %d notebook cell(s) raised or timed out (see the report)" % errors)

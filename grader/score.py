@@ -65,7 +65,8 @@ def manual_entries(settings, nb):
     return entries
 
 
-def results(submission_id, settings, items, manual, *, seed, elapsed, public_only, execution, policy=()):
+def results(submission_id, settings, items, manual, *, seed, elapsed, public_only, execution, policy=(),
+            skipped=()):
     """The results.json object (schema in DESIGN.md); totals derived from items."""
     automatic_max = sum(i["max_score"] for i in items)
     manual_max = sum(m["max_score"] for m in manual)
@@ -74,6 +75,6 @@ def results(submission_id, settings, items, manual, *, seed, elapsed, public_onl
         "score": round(sum(i["score"] for i in items), 6),
         "max_score": automatic_max + manual_max, "automatic_max_score": automatic_max,
         "items": items, "policy": list(policy), "manual": manual,
-        "execution": execution, "public_only": public_only,
+        "execution": execution, "public_only": public_only, "skipped": list(skipped),
         "grader_version": __version__, "seed": seed, "elapsed_s": round(elapsed, 2),
     }

@@ -1,0 +1,79 @@
+"""Notebooks that hang, kill their kernel, carry Colab or Python 2 cells, or try to fool the checks."""
+from pathlib import Path
+
+from bugs import BY_NAME
+from e2e import FAST, build, failing, grade_fast, statuses
+from grader import assignment
+from grader.pipeline import grade
+
+HOSTILE = assignment.load(str(Path(__file__).with_name("hostile.toml")))
+
+LOOPING_STEP = '''
+def rnn_step_forward(x, prev_h, Wx, Wh, b):
+    while True:
+        pass
+'''
+EXITING_EMBEDDING = '''
+def word_embedding_forward(x, W):
+    import os
+    os._exit(1)
+'''
+COLAB_CELL = '''from google.colab import drive
+drive.mount('/content/drive')
+FOLDERNAME = 'cs231n/assignments/assignment3/'
+%cd /content/drive/My\\ Drive/$FOLDERNAME
+!bash get_datasets.sh
+%pip install h5py
+import sys'''
+PY2_CELL = "print 'hello from 2016'"
+
+
+def test_hang_and_exit_cost_only_their_items(tmp_path):
+    path = build(tmp_path, replace={"rnn_step_forward": LOOPING_STEP, "word_embedding_forward": EXITING_EMBEDDING},
+                 extra_cells=[("end", "while True:\n    pass")])
+    results = grade(path, HOSTILE, seed=5)
+    got = statuses(results)
+    assert got["rnn_step_forward"] == "timeout"
+    assert got["word_embedding_forward"] == "error" and "kernel died" in _item(results, "word_embedding_forward")["message"]
+    assert failing(results) == {"rnn_step_forward", "word_embedding_forward"}, got
+    cells = results["execution"]["cells"]
+    assert cells[-1]["status"] == "timeout"
+    assert results["execution"]["kernel_restarts"] >= 1
+
+
+def test_colab_and_python2_cells_fail_alone(tmp_path):
+    path = build(tmp_path, extra_cells=[("start", COLAB_CELL), ("end", PY2_CELL)])
+    results = grade_fast(path)
+    assert failing(results) == set()
+    errors = [c for c in results["execution"]["cells"] if c["status"] != "ok"]
+    assert [c["ename"] for c in errors] == ["SyntaxError"]
+    neutralised = results["execution"]["neutralised"]["0"]
+    assert {"colab import", "drive mount", "directory change", "shell command", "package install"} <= set(neutralised)
+
+
+def test_monkeypatched_numpy_and_fake_rel_error_gain_nothing(tmp_path):
+    bug = BY_NAME["temporal_affine_backward_db_axis_fake_rel_error"]
+    cheat = "np.max = lambda *args, **kwargs: 0.0\nnp.abs = lambda x: 0 * x"
+    path = build(tmp_path, replace=bug.replace, extra_cells=list(bug.extra_cells) + [("after:rel_error", cheat)])
+    results = grade_fast(path)
+    assert failing(results) == {"temporal_affine_backward"}
+
+
+def test_public_only_runs_only_the_notebook_checks(tmp_path):
+    bug = BY_NAME["captioning_loss_null_is_zero"]  # only hidden inputs (<NULL> not 0) catch it
+    results = grade_fast(build(tmp_path, replace=bug.replace), public_only=True)
+    assert results["public_only"] is True
+    assert failing(results) == set()
+    assert all(c["visibility"] == "public" for i in results["items"] for c in i["checks"])
+    assert "overfit_small_data" not in statuses(results)
+    bug = BY_NAME["rnn_backward_only_last_dh"]
+    results = grade_fast(build(tmp_path / "2", replace=bug.replace), public_only=True)
+    assert failing(results) == {"rnn_backward"}
+
+
+def _item(results, name):
+    return next(i for i in results["items"] if i["name"] == name)
+
+
+def test_fast_settings_disable_overfit():
+    assert "overfit_small_data" not in [i.name for i in FAST.items]
