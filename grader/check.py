@@ -24,6 +24,7 @@ class CheckResult:
     threshold: float | None
     passed: bool
     message: str = ""
+    where: list | None = None  # on a failed array comparison: error per element, 0..1, as rows
 
     def to_dict(self):
         return asdict(self)
@@ -100,9 +101,27 @@ def compare(name, actual, expected, *, metric, threshold, kind="value", visibili
     if value <= threshold:
         return CheckResult(name, kind, visibility, metric, value, threshold, True)
     message = "%s: %s %.3g > %.3g; %s" % (label, metric, value, threshold, where_worst(actual, expected))
+    if np.asarray(actual).dtype == np.float32 and np.asarray(expected).dtype == np.float64:
+        message += " (your result is float32 for float64 inputs: keep the inputs' dtype)"
     if hint:
         message += ". Hint: " + hint
-    return CheckResult(name, kind, visibility, metric, value, threshold, False, message)
+    return CheckResult(name, kind, visibility, metric, value, threshold, False, message,
+                       error_map(actual, expected))
+
+
+def error_map(actual, expected, limit=32):
+    """Element-wise error as rows of numbers in 0..1 (log scale, 1e-12 .. 1), for drawing.
+
+    Arrays are viewed as (first axis, everything else); larger ones are cut to ``limit``.
+    """
+    a = np.asarray(actual, dtype=np.float64)
+    if a.ndim == 0:
+        return None
+    e = np.asarray(expected, dtype=np.float64)
+    err = np.abs(a - e) / np.maximum(1e-8, np.abs(a) + np.abs(e))
+    grid = err.reshape(err.shape[0], -1)[:limit, :limit]
+    scaled = np.clip((np.log10(np.maximum(grid, 1e-12)) + 12) / 12, 0, 1)
+    return [[round(float(v), 3) for v in row] for row in scaled]
 
 
 def numeric_gradient(plus, minus, upstream, h):

@@ -53,10 +53,12 @@ def grade(path, settings, *, seed=None, public_only=False, progress=None):
         neutralised = neutralise(nb)
         write_small_coco(submission.workdir / DATA_DIR)
         code_cells = sum(1 for c in nb.cells if c.cell_type == "code" and c.source.strip())
+        timings = {"prepare_s": time.monotonic() - start}
         with KernelSession(submission.workdir) as session:
             counter = iter(range(1, code_cells + 1))
             _, outcomes = execute_notebook(nb, session, settings.cell_timeout,
                                            on_cell=lambda o: say("ran cell %d/%d (%s)" % (next(counter), code_cells, o.status)))
+            timings["execute_s"] = time.monotonic() - start - timings["prepare_s"]
             backend = KernelBackend(session)
             judge = Judge(backend, settings, seed, public_only=public_only)
             items, skipped = [], []
@@ -67,10 +69,13 @@ def grade(path, settings, *, seed=None, public_only=False, progress=None):
                     skipped.append(item.name)
                     continue
                 say("checking %s" % item.name)
+                began = time.monotonic()
                 verdict = judge.judge(item)
+                verdict.extra["seconds"] = round(time.monotonic() - began, 3)
                 items.append((item, verdict))
             sources = _sources(backend, [i for i, v in items if v.status != "passed"])
             execution = _execution_summary(outcomes, neutralised, session)
+            execution["timings"] = {k: round(v, 3) for k, v in timings.items()}
         entries = [score.item_result(i, settings, v, sources.get(i.name)) for i, v in items]
         return score.results(submission.id, settings, entries, score.manual_entries(settings, nb), seed=seed,
                              elapsed=time.monotonic() - start, public_only=public_only, execution=execution,

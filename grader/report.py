@@ -29,6 +29,8 @@ def _environment():
     env = Environment(loader=PackageLoader("grader", "templates"), autoescape=select_autoescape(["html", "j2"]))
     env.filters["num"] = lambda v: "" if v is None else ("%.3g" % v if isinstance(v, float) else str(v))
     env.globals["loss_curve"] = loss_curve_svg
+    env.globals["error_grid"] = error_grid_svg
+    env.filters["without_hint"] = lambda m: (m or "").split(". Hint: ")[0]
     return env
 
 
@@ -52,6 +54,21 @@ def loss_curve_svg(history, threshold, width=480, height=160):
             '<text x="%d" y="%.1f" font-size="11" fill="#c00" text-anchor="end">%g</text>'
             '<polyline fill="none" stroke="#2563eb" stroke-width="1.5" points="%s"/></svg>') % (
         width, height, width - 10, ty, ty, width - 12, ty - 3, threshold, points)
+
+
+def error_grid_svg(rows, cell=12):
+    """A failed comparison drawn as a grid: one square per element, darker = larger error."""
+    if not rows:
+        return ""
+    width, height = cell * max(len(r) for r in rows), cell * len(rows)
+    squares = []
+    for i, row in enumerate(rows):
+        for j, v in enumerate(row):
+            colour = "rgb(%d,%d,%d)" % (255, int(255 * (1 - v) ** 1.5), int(255 * (1 - v) ** 1.5))
+            squares.append('<rect x="%d" y="%d" width="%d" height="%d" fill="%s"><title>[%d, %d]</title></rect>'
+                           % (j * cell, i * cell, cell - 1, cell - 1, colour, i, j))
+    return '<svg width="%d" height="%d" role="img" aria-label="where the array differs">%s</svg>' % (
+        width, height, "".join(squares))
 
 
 def render_html(results) -> str:

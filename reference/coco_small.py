@@ -3,7 +3,7 @@
 Each image has latent attributes (count, size, colour, object, action, place). Its
 512-d float32 "PCA feature" is a fixed random linear map of the one-hot attributes
 plus a little noise, and its caption is read off the same attributes, e.g.
-"<START> two small red cats sitting on a bench <END> <NULL> ...". Captions are thus
+"<START> two small red cats sitting on grass <END> <NULL> ...". Captions are thus
 predictable from features, and a model can overfit a few of them to near-zero loss.
 
 Every training image has exactly one caption; every validation image has two (with
@@ -25,8 +25,9 @@ OBJECTS = (('cat', 'cats'), ('dog', 'dogs'), ('horse', 'horses'), ('bird', 'bird
            ('cow', 'cows'), ('duck', 'ducks'), ('rabbit', 'rabbits'), ('goat', 'goats'),
            ('pig', 'pigs'), ('bear', 'bears'))
 ACTIONS = ('sitting', 'standing', 'sleeping', 'eating', 'running', 'playing')
-PLACES = ('on a bench', 'in a field', 'near a table', 'on the beach', 'in the street',
-          'on a bed', 'in a kitchen', 'next to the water')
+# Short places keep captions short: with four-word places the reference's overfitting
+# run ended above 0.1 for one seed in ten; with these, below 0.06 on every seed tried.
+PLACES = ('outside', 'inside', 'at home', 'on grass', 'in water', 'on sand', 'in snow', 'at night')
 ATTRIBUTES = (COUNTS, SIZES, COLOURS, OBJECTS, ACTIONS, PLACES)
 
 NUM_TRAIN, NUM_VAL, VAL_CAPTIONS_PER_IMAGE = 500, 100, 2
