@@ -92,7 +92,7 @@ def where_worst(actual, expected):
 
 
 def compare(name, actual, expected, *, metric, threshold, kind="value", visibility="hidden",
-            label="output", hint=""):
+            label="output", hint="", input_dtype="float64"):
     """One check: the ladder, then ``metric(actual, expected) <= threshold``."""
     problem = ladder(actual, expected, label)
     if problem:
@@ -101,7 +101,7 @@ def compare(name, actual, expected, *, metric, threshold, kind="value", visibili
     if value <= threshold:
         return CheckResult(name, kind, visibility, metric, value, threshold, True)
     message = "%s: %s %.3g > %.3g; %s" % (label, metric, value, threshold, where_worst(actual, expected))
-    if np.asarray(actual).dtype == np.float32 and np.asarray(expected).dtype == np.float64:
+    if np.asarray(actual).dtype == np.float32 and input_dtype == "float64":
         message += " (your result is float32 for float64 inputs: keep the inputs' dtype)"
     if hint:
         message += ". Hint: " + hint

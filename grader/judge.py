@@ -172,7 +172,8 @@ class Judge:
                 verdict.checks.append(compare("%s: %s vs reference" % (case.name, label), actual[i], expected[i],
                                               metric=metric, threshold=threshold,
                                               kind="gradient" if item.backward or label == "dx" else "value",
-                                              visibility=case.visibility, label=label, hint=_hint(item, label)))
+                                              visibility=case.visibility, label=label, hint=_hint(item, label),
+                                              input_dtype=case.dtype))
         if numeric:
             self._numeric_checks(item, case, result, actual, verdict, h, skip_unused=mode == "own-forward")
 
@@ -266,7 +267,7 @@ class Judge:
                 verdict.checks.append(compare("%s: grads[%r] vs reference" % (case.name, name), grads.get(name),
                                               ref_grads[name], metric="norm_error",
                                               threshold=self.tol(case.dtype, "analytic"), kind="gradient",
-                                              label="grads[%r]" % name, hint=hint))
+                                              label="grads[%r]" % name, hint=hint, input_dtype=case.dtype))
             if numeric:
                 plus, minus = result["perturbed"][name]
                 num = numeric_gradient(plus, minus, None, h).reshape(ref_grads[name].shape)
