@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import sys
+import time
 import traceback
 import types
 
@@ -299,7 +300,9 @@ def op_overfit(req, ref):
             solver_cls = ref.modules["captioning_solver"].CaptioningSolver
             solver = solver_cls(model, data, verbose=False, **req["solver"])
             stage = "training"
+            began = time.perf_counter()
             solver.train()
+            out["train_seconds"] = time.perf_counter() - began
             out["loss_history"] = np.asarray(solver.loss_history, dtype=np.float64)
         except BaseException as exc:
             out["error"] = _error(exc, stage)

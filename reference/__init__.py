@@ -1,1 +1,1 @@
-"""Trusted NumPy solution of CS231n "Image Captioning with RNNs" (layers, model, training, data)."""
+"""Trusted NumPy solution of CS231n "Image Captioning with RNNs": layers, model, training, data."""

@@ -1,13 +1,13 @@
 """A small, generated data set in CS231n's COCO captioning format.
 
-Each image has latent attributes (count, size, colour, object, action, place). Its
+Each image has latent attributes (count, colour, object, action, place). Its
 512-d float32 "PCA feature" is a fixed random linear map of the one-hot attributes
 plus a little noise, and its caption is read off the same attributes, e.g.
-"<START> two small red cats sitting on grass <END> <NULL> ...". Captions are thus
+"<START> two red cats sitting on grass <END> <NULL> ...". Captions are thus
 predictable from features, and a model can overfit a few of them to near-zero loss.
 
 Every training image has exactly one caption; every validation image has two (with
-and without the size word). Only the PCA feature files are written: the 4096-d
+and without the colour word). Only the PCA feature files are written: the 4096-d
 *_vgg16_fc7.h5 files would not fit the size budget, so load_coco_data needs
 pca_features=True on this set.
 """
@@ -19,35 +19,34 @@ import numpy as np
 
 SPECIAL_WORDS = ('<NULL>', '<START>', '<END>', '<UNK>')
 COUNTS = ('a', 'two', 'three')
-SIZES = ('', 'small', 'large')
 COLOURS = ('red', 'blue', 'green', 'yellow', 'black', 'white', 'brown', 'orange')
 OBJECTS = (('cat', 'cats'), ('dog', 'dogs'), ('horse', 'horses'), ('bird', 'birds'),
            ('cow', 'cows'), ('duck', 'ducks'), ('rabbit', 'rabbits'), ('goat', 'goats'),
            ('pig', 'pigs'), ('bear', 'bears'))
 ACTIONS = ('sitting', 'standing', 'sleeping', 'eating', 'running', 'playing')
-# Short places keep captions short: with four-word places the reference's overfitting
-# run ended above 0.1 for one seed in ten; with these, below 0.06 on every seed tried.
-PLACES = ('outside', 'inside', 'at home', 'on grass', 'in water', 'on sand', 'in snow', 'at night')
-ATTRIBUTES = (COUNTS, SIZES, COLOURS, OBJECTS, ACTIONS, PLACES)
+# Short captions keep the notebook's overfitting run (final loss < 0.1) safe whatever 50
+# rows are drawn: with a size word and three-word places the reference's final loss
+# reached 0.089; with these, at most 0.023 over 30 draws (4 generator seeds).
+PLACES = ('outside', 'inside', 'at home', 'on grass', 'in water', 'on sand', 'in snow',
+          'at night')
+ATTRIBUTES = (COUNTS, COLOURS, OBJECTS, ACTIONS, PLACES)
 
 NUM_TRAIN, NUM_VAL, VAL_CAPTIONS_PER_IMAGE = 500, 100, 2
 FEATURE_DIM, CAPTION_LENGTH, NOISE = 512, 17, 0.1
 
 
-def _sentence(attrs, with_size=True):
+def _sentence(attrs, with_colour=True):
     """Return the words of the caption of one image's attribute indices."""
-    count, size, colour, obj, action, place = attrs
-    words = [COUNTS[count]]
-    if with_size and SIZES[size]:
-        words.append(SIZES[size])
-    words += [COLOURS[colour], OBJECTS[obj][int(count > 0)], ACTIONS[action]]
+    count, colour, obj, action, place = attrs
+    words = [COUNTS[count]] + [COLOURS[colour]] * int(with_colour)
+    words += [OBJECTS[obj][int(count > 0)], ACTIONS[action]]
     return words + PLACES[place].split()
 
 
 def _vocabulary():
     """Return idx_to_word: the special tokens, then every word in order of appearance."""
     idx_to_word = list(SPECIAL_WORDS)
-    phrases = COUNTS + SIZES + COLOURS + sum(OBJECTS, ()) + ACTIONS + PLACES
+    phrases = COUNTS + COLOURS + sum(OBJECTS, ()) + ACTIONS + PLACES
     for word in ' '.join(phrases).split():
         if word not in idx_to_word:
             idx_to_word.append(word)
@@ -72,8 +71,8 @@ def _split(rng, projection, num_images, captions_per_image, word_to_idx):
     features = one_hot @ projection + NOISE * rng.standard_normal((num_images, FEATURE_DIM))
 
     image_idxs = np.repeat(rng.permutation(num_images), captions_per_image).astype(np.int32)
-    with_size = np.tile(np.arange(captions_per_image) == 0, num_images)
-    sentences = [_sentence(attrs[i], s) for i, s in zip(image_idxs, with_size)]
+    with_colour = np.tile(np.arange(captions_per_image) == 0, num_images)
+    sentences = [_sentence(attrs[i], c) for i, c in zip(image_idxs, with_colour)]
     return _encode(sentences, word_to_idx), image_idxs, features.astype(np.float32)
 
 
