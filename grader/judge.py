@@ -6,6 +6,7 @@ reference in-process for calibration); everything else here runs in the grader.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -19,6 +20,7 @@ from .overfit import overfit_request
 from .sampling import check_sample
 
 PROBLEM_STATUSES = ("missing", "timeout", "error", "not_implemented")
+H = 1e-5  # step of the hidden numeric gradients
 
 
 @dataclass
@@ -89,7 +91,25 @@ class Judge:
         return verdict
 
     def _call(self, verdict, op, timeout=None, **fields):
-        result = self.backend.request(op, timeout or self.settings.probe_timeout, **fields)
+        """One probe call; None when it raised, hung, was missing or killed the kernel."""
+        return self._accept(verdict, self.backend.request(op, timeout or self.settings.probe_timeout, **fields),
+                            timeout)
+
+    def _run(self, verdict, jobs):
+        """Send ``jobs`` [(op, fields, check)] in one batch, then run each check on its result.
+
+        One round trip per item instead of one per case; the probe timeout covers the batch.
+        """
+        calls = [dict(fields, op=op) for op, fields, _ in jobs]
+        batch = self._call(verdict, "batch", calls=calls)
+        for (_, _, check), result in zip(jobs, (batch or {}).get("results", [])):
+            if verdict.status in PROBLEM_STATUSES:
+                break
+            result = self._accept(verdict, result)
+            if result is not None:
+                check(result)
+
+    def _accept(self, verdict, result, timeout=None):
         verdict.output += result.get("output") or ""
         if "missing" in result:
             verdict.flag("missing", "%s is not defined (looked in the notebook and in cs231n/)" % result["missing"])
@@ -100,7 +120,7 @@ class Judge:
         elif "error" in result:
             e = result["error"]
             verdict.flag("error", "%s raised %s: %s\n%s" % (e.get("stage", ""), e.get("ename"), e.get("evalue"),
-                                                           e.get("traceback", "")))
+                                                            e.get("traceback", "")))
         else:
             return result
         return None
@@ -141,23 +161,25 @@ class Judge:
         verdict.__dict__.update(chosen.__dict__)
 
     def _run_layer_cases(self, item, verdict, patch, mode):
+        jobs = []
         for case in self._cases(item):
-            if verdict.status in PROBLEM_STATUSES:
-                break
-            self._layer_case(item, case, verdict, patch, mode)
+            fields, numeric = self._layer_request(item, case, patch, mode)
+            jobs.append(("layer", fields, partial(self._layer_check, item, case, verdict, mode, numeric)))
+        self._run(verdict, jobs)
 
-    def _layer_case(self, item, case, verdict, patch, mode):
+    def _layer_request(self, item, case, patch, mode):
         public = case.visibility == "public"
         numeric = mode != "grader-forward" and bool(item.wrt) and case.dtype == "float64" and (
-            public or item.backward or not item.returns_cache)
-        h = 1e-5
-        result = self._call(verdict, "layer", forward=item.forward, backward=item.backward,
-                            args=[_copy(a) for a in case.args], upstream=case.upstream,
-                            returns_cache=item.returns_cache, patch=patch,
-                            forward_impl="reference" if mode == "grader-forward" else "student",
-                            perturb={"wrt": list(item.wrt), "h": h, "output": 0} if numeric else None)
-        if result is None:
-            return
+            public or item.backward or not item.returns_cache) and not case.extra.get("no_numeric")
+        fields = dict(forward=item.forward, backward=item.backward, args=[_copy(a) for a in case.args],
+                      upstream=case.upstream, returns_cache=item.returns_cache, patch=patch,
+                      forward_impl="reference" if mode == "grader-forward" else "student",
+                      perturb={"wrt": list(item.wrt), "h": H, "output": 0} if numeric else None)
+        return fields, numeric
+
+    def _layer_check(self, item, case, verdict, mode, numeric, result):
+        public = case.visibility == "public"
+        h = H
         actual = result.get("backward") if item.backward else result.get("forward")
         if actual is None or _untouched(actual):
             verdict.flag("not_implemented", "%s returned None (the template is untouched)" % (item.backward or item.forward))
@@ -230,19 +252,16 @@ class Judge:
         cases = [C.model_public_loss_case(CaptioningRNN), C.model_public_gradient_case(CaptioningRNN)]
         if not self.public_only:
             cases += C.model_hidden_cases(self.rng(item))
+        jobs = []
         for case in cases:
-            if verdict.status in PROBLEM_STATUSES:
-                break
-            self._model_loss_case(item, case, verdict, patch)
+            h = case.extra.get("h", H)
+            numeric = case.dtype == "float64" and ("gradient" in case.name or case.visibility == "hidden")
+            fields = dict(self._model_fields(case), patch=patch,
+                          perturb={"h": h, "params": sorted(case.extra["params"])} if numeric else None)
+            jobs.append(("model_loss", fields, partial(self._model_loss_check, item, case, verdict, numeric, h)))
+        self._run(verdict, jobs)
 
-    def _model_loss_case(self, item, case, verdict, patch):
-        h = case.extra.get("h", 1e-5)
-        numeric = case.dtype == "float64" and ("gradient" in case.name or case.visibility == "hidden")
-        fields = self._model_fields(case)
-        result = self._call(verdict, "model_loss", patch=patch,
-                            perturb={"h": h, "params": sorted(case.extra["params"])} if numeric else None, **fields)
-        if result is None:
-            return
+    def _model_loss_check(self, item, case, verdict, numeric, h, result):
         loss, grads = result.get("loss"), result.get("grads")
         if loss is None or (isinstance(grads, dict) and not grads and float(loss) == 0.0):
             verdict.flag("not_implemented", "loss returned (0.0, {}) or None: the template is untouched")
@@ -281,16 +300,16 @@ class Judge:
     # ----------------------------------------------------------- sampling
     def _judge_sample(self, item, verdict):
         patch = substitutes(item, self.failed)
+        jobs = []
         for case in C.sample_cases(self.rng(item), self.public_only):
-            if verdict.status in PROBLEM_STATUSES:
-                break
-            fields = self._model_fields(case)
-            result = self._call(verdict, "model_sample", patch=patch, max_length=case.extra["max_length"], **fields)
-            if result is None:
-                continue
-            verdict.checks.append(check_sample(case, result.get("captions")))
-            if verdict.checks[-1].message.startswith("not implemented"):
-                verdict.flag("not_implemented", "sample returned only <NULL> (the template is untouched)")
+            fields = dict(self._model_fields(case), patch=patch, max_length=case.extra["max_length"])
+            jobs.append(("model_sample", fields, partial(self._sample_check, case, verdict)))
+        self._run(verdict, jobs)
+
+    def _sample_check(self, case, verdict, result):
+        verdict.checks.append(check_sample(case, result.get("captions")))
+        if verdict.checks[-1].message.startswith("not implemented"):
+            verdict.flag("not_implemented", "sample returned only <NULL> (the template is untouched)")
 
     # ----------------------------------------------------------- overfitting
     def _judge_overfit(self, item, verdict):

@@ -21,6 +21,8 @@ import numpy as np
 MIME = "application/x-cs231n-grader+json"
 STUDENT_MODULES = ("cs231n.rnn_layers", "cs231n.classifiers.rnn")
 OUTPUT_LIMIT = 20_000
+# A timeout interrupts the kernel: KeyboardInterrupt must get through to stop a batch.
+STUDENT_ERRORS = (Exception, SystemExit)
 
 
 # ---------------------------------------------------------------- codec
@@ -36,8 +38,10 @@ def encode(value):
         return bool(value)
     if isinstance(value, (int, np.integer)):
         return int(value)
-    if isinstance(value, (float, np.floating)):
-        return {"__scalar__": float(value), "dtype": np.asarray(value).dtype.str}
+    if isinstance(value, np.floating):  # keeps its dtype; a plain float stays a float
+        return {"__scalar__": float(value), "dtype": value.dtype.str}
+    if isinstance(value, float):
+        return value
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, (tuple, list)):
@@ -216,7 +220,7 @@ def op_layer(req, ref):
                 stage = "numeric gradient"
                 p = req["perturb"]
                 out["perturbed"] = _perturbed(student_forward, args, p["wrt"], p.get("output", 0), p["h"])
-        except BaseException as exc:  # student code may raise anything
+        except STUDENT_ERRORS as exc:  # student code may raise anything but an interrupt
             out["error"] = _error(exc, stage)
     return out
 
@@ -248,7 +252,7 @@ def op_model_loss(req, ref):
             if req.get("perturb"):
                 stage = "numeric gradient"
                 out["perturbed"] = _perturb_params(model, features, captions, req["perturb"])
-        except BaseException as exc:
+        except STUDENT_ERRORS as exc:
             out["error"] = _error(exc, stage)
     return out
 
@@ -280,7 +284,7 @@ def op_model_sample(req, ref):
             stage = "sample"
             kwargs = {"max_length": req["max_length"]} if req.get("max_length") else {}
             out["captions"] = model.sample(decode(req["features"]), **kwargs)
-        except BaseException as exc:
+        except STUDENT_ERRORS as exc:
             out["error"] = _error(exc, stage)
     return out
 
@@ -304,7 +308,7 @@ def op_overfit(req, ref):
             solver.train()
             out["train_seconds"] = time.perf_counter() - began
             out["loss_history"] = np.asarray(solver.loss_history, dtype=np.float64)
-        except BaseException as exc:
+        except STUDENT_ERRORS as exc:
             out["error"] = _error(exc, stage)
     return out
 
@@ -317,7 +321,12 @@ def op_resolve(req, ref):
     return {"found": found}
 
 
-OPS = {"layer": op_layer, "model_loss": op_model_loss, "model_sample": op_model_sample,
+def op_batch(req, ref):
+    """Several operations in one round trip; each keeps its own errors."""
+    return {"results": [OPS[call["op"]](call, ref) for call in req["calls"]]}
+
+
+OPS = {"batch": op_batch, "layer": op_layer, "model_loss": op_model_loss, "model_sample": op_model_sample,
        "overfit": op_overfit, "resolve": op_resolve}
 
 
@@ -347,7 +356,7 @@ class Probe:
         with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
             try:
                 result = OPS[req["op"]](req, self.reference)
-            except BaseException as exc:
+            except STUDENT_ERRORS as exc:
                 result = {"error": _error(exc, "probe")}
         result["nonce"] = req["nonce"]
         result["output"] = captured.getvalue()
