@@ -324,6 +324,7 @@ class Judge:
             return
         history = np.asarray(result.get("loss_history"), dtype=np.float64)
         verdict.extra["loss_history"] = history.tolist()
+        verdict.extra["train_seconds"] = round(float(result.get("train_seconds", 0.0)), 3)
         threshold = self.settings.threshold(item.name)
         final = float(history[-1]) if history.size else float("nan")
         passed = bool(history.size) and np.isfinite(final) and final < threshold

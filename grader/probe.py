@@ -45,7 +45,10 @@ class KernelBackend:
 
     def request(self, op, timeout, **fields):
         if self._installed_at != self.session.restarts:
-            self._install()
+            try:
+                self._install()
+            except RuntimeError as exc:  # the notebook left a kernel that cannot run the probe
+                return {"error": {"stage": "probe", "ename": "ProbeUnavailable", "evalue": str(exc), "traceback": ""}}
         nonce = secrets.token_hex(8)
         text = json.dumps(encode(dict(fields, op=op, nonce=nonce)))
         outcome = self.session.run("%s.run(%r)" % (PROBE_NAME, text), timeout=timeout, record=False)
