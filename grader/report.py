@@ -92,11 +92,13 @@ def summary(results, report_path=None) -> str:
         " - public checks only" if results["public_only"] else "", results["seed"], results["elapsed_s"])]
     width = max(len(i["name"]) for i in results["items"]) if results["items"] else 10
     for item in results["items"]:
-        line = "  %-7s %-*s %5g/%g" % (SYMBOLS[item["status"]], width, item["name"], item["score"], item["max_score"])
+        lines.append("  %-7s %-*s %5g/%g" % (SYMBOLS[item["status"]], width, item["name"], item["score"],
+                                             item["max_score"]))
         problem = first_problem(item)
         if problem:
-            line += "  " + problem
-        lines.append(line)
+            lines.append("            " + problem)
+        if item.get("hint"):
+            lines.append("            hint: " + item["hint"])
     if results.get("skipped"):
         lines.append("  not run in this pre-check: %s" % ", ".join(results["skipped"]))
     errors = results["execution"]["errors"]
@@ -107,9 +109,16 @@ def summary(results, report_path=None) -> str:
     return "\n".join(lines)
 
 
-def first_problem(item, limit=160):
+def first_problem(item, limit=220):
+    """The item's error, or its first failed check as 'check: what was compared'."""
     if item["status"] == "passed":
         return ""
-    text = item["message"] or next((c["name"] + ": " + c["message"] for c in item["checks"] if not c["passed"]), "")
-    text = text.strip().splitlines()[0] if text.strip() else ""
+    failed = next((c for c in item["checks"] if not c["passed"]), None)
+    if item["message"] or failed is None:
+        text = (item["message"] or "").strip()
+        text = text.splitlines()[0] if text else ""
+    else:
+        message = failed["message"].split(". Hint: ")[0]
+        label, _, rest = message.partition(": ")
+        text = "%s: %s" % (failed["name"], rest if rest and " " not in label else message)
     return text if len(text) <= limit else text[: limit - 3] + "..."
