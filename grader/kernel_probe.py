@@ -195,66 +195,68 @@ def _perturbed(fn, args, wrt, out_index, h):
     return result
 
 
-def op_layer(req, ref):
-    """Call a layer's forward (and backward with the forward's own cache)."""
-    forward_name, backward_name = req["forward"], req.get("backward")
-    student_forward = resolve(forward_name)
-    forward = ref.function(forward_name) if req.get("forward_impl") == "reference" else student_forward
-    backward = resolve(backward_name) if backward_name else None
-    target = backward or student_forward
-    if target is None:
-        return {"missing": backward_name or forward_name}
-    args = decode(req["args"])
-    out = {}
-    with patched(req.get("patch", []), ref, target):
-        stage = "forward"
+def _guarded(req, ref, target, steps):
+    """Run ``steps(out)``, a generator that yields the name of each stage before doing it,
+    with the grader's substitutes in place; an exception is recorded with its stage."""
+    if resolve(target) is None:
+        return {"missing": target}
+    out, stage = {}, "start"
+    with patched(req.get("patch", []), ref, resolve(target)):
         try:
-            fwd = _as_tuple(forward(*[np.copy(a) if isinstance(a, np.ndarray) else a for a in args]))
-            values = fwd[:-1] if req.get("returns_cache") else fwd
-            out["forward"] = list(values)
-            if backward is not None:
-                stage = "backward"
-                upstream = decode(req["upstream"])
-                out["backward"] = list(_as_tuple(backward(*upstream, fwd[-1])))
-            if req.get("perturb"):
-                stage = "numeric gradient"
-                p = req["perturb"]
-                out["perturbed"] = _perturbed(student_forward, args, p["wrt"], p.get("output", 0), p["h"])
+            for stage in steps(out):
+                pass
         except STUDENT_ERRORS as exc:  # student code may raise anything but an interrupt
             out["error"] = _error(exc, stage)
     return out
 
 
-def _model(req, ref):
-    cls = resolve("CaptioningRNN")
-    if cls is None:
-        return None
+def _fresh(args):
+    return [np.copy(a) if isinstance(a, np.ndarray) else a for a in args]
+
+
+def op_layer(req, ref):
+    """Call a layer's forward (and backward with the forward's own cache)."""
+    forward_name, backward_name = req["forward"], req.get("backward")
+    args = decode(req["args"])
+
+    def steps(out):
+        yield "forward"
+        student_forward = resolve(forward_name)
+        forward = ref.function(forward_name) if req.get("forward_impl") == "reference" else student_forward
+        fwd = _as_tuple(forward(*_fresh(args)))
+        out["forward"] = list(fwd[:-1] if req.get("returns_cache") else fwd)
+        if backward_name:
+            yield "backward"
+            out["backward"] = list(_as_tuple(resolve(backward_name)(*decode(req["upstream"]), fwd[-1])))
+        if req.get("perturb"):
+            yield "numeric gradient"
+            p = req["perturb"]
+            out["perturbed"] = _perturbed(student_forward, args, p["wrt"], p.get("output", 0), p["h"])
+    if resolve(forward_name) is None and req.get("forward_impl") != "reference":
+        return {"missing": forward_name}
+    return _guarded(req, ref, backward_name or forward_name, steps)
+
+
+def _model(req):
     init = dict(req["init"])
     init["dtype"] = np.dtype(init["dtype"]).type
-    model = cls(**init)
+    model = resolve("CaptioningRNN")(**init)
     for name, value in decode(req["params"]).items():
         model.params[name] = value
     return model
 
 
 def op_model_loss(req, ref):
-    if resolve("CaptioningRNN.loss") is None:
-        return {"missing": "CaptioningRNN.loss"}
-    out = {}
-    with patched(req.get("patch", []), ref, resolve("CaptioningRNN.loss")):
-        stage = "constructor"
-        try:
-            model = _model(req, ref)
-            features, captions = decode(req["features"]), decode(req["captions"])
-            stage = "loss"
-            loss, grads = model.loss(np.copy(features), np.copy(captions))
-            out["loss"], out["grads"] = loss, grads
-            if req.get("perturb"):
-                stage = "numeric gradient"
-                out["perturbed"] = _perturb_params(model, features, captions, req["perturb"])
-        except STUDENT_ERRORS as exc:
-            out["error"] = _error(exc, stage)
-    return out
+    def steps(out):
+        yield "constructor"
+        model = _model(req)
+        features, captions = decode(req["features"]), decode(req["captions"])
+        yield "loss"
+        out["loss"], out["grads"] = model.loss(np.copy(features), np.copy(captions))
+        if req.get("perturb"):
+            yield "numeric gradient"
+            out["perturbed"] = _perturb_params(model, features, captions, req["perturb"])
+    return _guarded(req, ref, "CaptioningRNN.loss", steps)
 
 
 def _perturb_params(model, features, captions, spec):
@@ -274,43 +276,29 @@ def _perturb_params(model, features, captions, spec):
 
 
 def op_model_sample(req, ref):
-    if resolve("CaptioningRNN.sample") is None:
-        return {"missing": "CaptioningRNN.sample"}
-    out = {}
-    with patched(req.get("patch", []), ref, resolve("CaptioningRNN.sample")):
-        stage = "constructor"
-        try:
-            model = _model(req, ref)
-            stage = "sample"
-            kwargs = {"max_length": req["max_length"]} if req.get("max_length") else {}
-            out["captions"] = model.sample(decode(req["features"]), **kwargs)
-        except STUDENT_ERRORS as exc:
-            out["error"] = _error(exc, stage)
-    return out
+    def steps(out):
+        yield "constructor"
+        model = _model(req)
+        yield "sample"
+        kwargs = {"max_length": req["max_length"]} if req.get("max_length") else {}
+        out["captions"] = model.sample(decode(req["features"]), **kwargs)
+    return _guarded(req, ref, "CaptioningRNN.sample", steps)
 
 
 def op_overfit(req, ref):
-    if resolve("CaptioningRNN.loss") is None:
-        return {"missing": "CaptioningRNN.loss"}
-    out = {}
-    with patched(req.get("patch", []), ref, resolve("CaptioningRNN.loss")):
-        stage = "constructor"
-        try:
-            np.random.seed(req["seed"])
-            cls = resolve("CaptioningRNN")
-            model = cls(**req["init"])
-            data = decode(req["data"])
-            data["train_urls"] = np.asarray(data["train_urls"])
-            solver_cls = ref.modules["captioning_solver"].CaptioningSolver
-            solver = solver_cls(model, data, verbose=False, **req["solver"])
-            stage = "training"
-            began = time.perf_counter()
-            solver.train()
-            out["train_seconds"] = time.perf_counter() - began
-            out["loss_history"] = np.asarray(solver.loss_history, dtype=np.float64)
-        except STUDENT_ERRORS as exc:
-            out["error"] = _error(exc, stage)
-    return out
+    def steps(out):
+        yield "constructor"
+        np.random.seed(req["seed"])
+        model = resolve("CaptioningRNN")(**req["init"])
+        data = decode(req["data"])
+        data["train_urls"] = np.asarray(data["train_urls"])
+        solver = ref.modules["captioning_solver"].CaptioningSolver(model, data, verbose=False, **req["solver"])
+        yield "training"
+        began = time.perf_counter()
+        solver.train()
+        out["train_seconds"] = time.perf_counter() - began
+        out["loss_history"] = np.asarray(solver.loss_history, dtype=np.float64)
+    return _guarded(req, ref, "CaptioningRNN.loss", steps)
 
 
 def op_resolve(req, ref):
