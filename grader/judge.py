@@ -112,7 +112,8 @@ class Judge:
     def _accept(self, verdict, result, timeout=None):
         verdict.output += result.get("output") or ""
         if "missing" in result:
-            verdict.flag("missing", "%s is not defined (looked in the notebook and in cs231n/)" % result["missing"])
+            why = "".join("; %s did not import (%s)" % kv for kv in (result.get("import_errors") or {}).items())
+            verdict.flag("missing", "%s is not defined (looked in the notebook and in cs231n/)%s" % (result["missing"], why))
         elif result.get("timeout"):
             verdict.flag("timeout", "the call did not finish within %ss" % (timeout or self.settings.probe_timeout))
         elif result.get("dead"):

@@ -21,6 +21,7 @@ import numpy as np
 MIME = "application/x-cs231n-grader+json"
 STUDENT_MODULES = ("cs231n.rnn_layers", "cs231n.classifiers.rnn")
 OUTPUT_LIMIT = 20_000
+PLAIN_KEYS = ("nonce", "output", "missing", "error", "found", "import_errors")  # JSON as they are
 # A timeout interrupts the kernel: KeyboardInterrupt must get through to stop a batch.
 STUDENT_ERRORS = (Exception, SystemExit)
 
@@ -80,6 +81,7 @@ class Opaque:
 
 
 # ---------------------------------------------------------------- finding code
+IMPORT_ERRORS = {}  # student module -> why importing it failed
 LOCAL_NAMESPACES = None  # set when the probe runs in-process (calibration, unit tests)
 
 
@@ -95,11 +97,18 @@ def _namespaces():
     for name in STUDENT_MODULES:
         module = sys.modules.get(name)
         if module is None:
-            with contextlib.suppress(BaseException):
+            try:
                 module = __import__(name, fromlist=["_"])
+            except STUDENT_ERRORS as exc:
+                IMPORT_ERRORS[name] = "%s: %s" % (type(exc).__name__, exc)
         if module is not None:
             spaces.append(vars(module))
     return spaces
+
+
+def _missing(target):
+    """The 'not found' result, with why the student's modules did not import, if they did not."""
+    return {"missing": target, "import_errors": dict(IMPORT_ERRORS)}
 
 
 def resolve(name):
@@ -199,7 +208,7 @@ def _guarded(req, ref, target, steps):
     """Run ``steps(out)``, a generator that yields the name of each stage before doing it,
     with the grader's substitutes in place; an exception is recorded with its stage."""
     if resolve(target) is None:
-        return {"missing": target}
+        return _missing(target)
     out, stage = {}, "start"
     with patched(req.get("patch", []), ref, resolve(target)):
         try:
@@ -233,7 +242,7 @@ def op_layer(req, ref):
             p = req["perturb"]
             out["perturbed"] = _perturbed(student_forward, args, p["wrt"], p.get("output", 0), p["h"])
     if resolve(forward_name) is None and req.get("forward_impl") != "reference":
-        return {"missing": forward_name}
+        return _missing(forward_name)
     return _guarded(req, ref, backward_name or forward_name, steps)
 
 
@@ -353,5 +362,5 @@ class Probe:
 
 def encode_tree(result):
     """Encode every value of a result dict (keys stay plain)."""
-    return {k: (v if k in ("nonce", "output", "missing", "error", "found") else encode(v))
+    return {k: (v if k in PLAIN_KEYS else encode(v))
             for k, v in result.items()}

@@ -12,7 +12,7 @@ import secrets
 from pathlib import Path
 
 from . import kernel_probe
-from .kernel_probe import MIME, decode, encode
+from .kernel_probe import MIME, PLAIN_KEYS, decode, encode
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
 REFERENCE_MODULES = ("rnn_layers", "optim", "coco_utils", "captioning_solver")
@@ -61,7 +61,7 @@ class KernelBackend:
             if payload is not None:
                 result = json.loads(payload)
                 if result.get("nonce") == nonce:
-                    return {k: decode(v) if k not in ("output", "error", "found", "missing") else v
+                    return {k: decode(v) if k not in PLAIN_KEYS else v
                             for k, v in result.items()}
         return {"error": {"stage": "probe", "ename": outcome.ename or "NoResult",
                           "evalue": outcome.evalue or "the probe returned no result", "traceback": outcome.traceback}}
@@ -81,5 +81,5 @@ class LocalBackend:
             result = kernel_probe.OPS[op](req, self.reference)
         finally:
             kernel_probe.LOCAL_NAMESPACES = None
-        return {k: decode(json.loads(json.dumps(encode(v)))) if k not in ("error", "missing", "found") else v
+        return {k: decode(json.loads(json.dumps(encode(v)))) if k not in PLAIN_KEYS else v
                 for k, v in result.items()}
