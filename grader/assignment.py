@@ -73,7 +73,8 @@ class Settings:
     def overfit_timeout(self):
         return float(self.raw["timeouts"]["overfit"])
 
-    def tolerance(self, dtype, kind="analytic"):
+    def tolerance(self, dtype):
+        """Norm-error tolerance of hidden comparisons with the reference."""
         if dtype == "float64":
             return float(self.raw["tolerances"]["float64"])
         return float(self.raw["tolerances"].get("float32", self.calibration["float32"]["threshold"]))

@@ -35,7 +35,7 @@ class Verdict:
     extra: dict = field(default_factory=dict)
 
     def flag(self, status, message):
-        """Keep the first problem; a missing function outranks everything."""
+        """Record a problem status (missing, error, timeout, not_implemented); the first one stays."""
         if self.status == "passed" or self.status == "failed":
             self.status, self.problem = status, message
 
@@ -69,9 +69,6 @@ class Judge:
 
     def rng(self, item):
         return np.random.default_rng([self.seed, sum(map(ord, item.name))])
-
-    def tol(self, dtype, key):
-        return self.settings.tolerance(dtype, key)
 
     def judge(self, item):
         verdict = Verdict()
@@ -191,7 +188,7 @@ class Judge:
             expected = self._expected(item, ref_args, case.upstream)
             for i, label in enumerate(item.outputs):
                 metric, threshold = ("rel_error", self.settings.threshold(item.name)) if public else \
-                    ("norm_error", self.tol(case.dtype, "analytic"))
+                    ("norm_error", self.settings.tolerance(case.dtype))
                 verdict.checks.append(compare("%s: %s vs reference" % (case.name, label), actual[i], expected[i],
                                               metric=metric, threshold=threshold,
                                               kind="gradient" if item.backward or label == "dx" else "value",
@@ -274,7 +271,7 @@ class Judge:
         hint = item.hints["*"]
         if "loss" in case.name or not public:
             metric, threshold = ("rel_error", self.settings.threshold(item.name, "loss")) if public else \
-                ("norm_error", self.tol(case.dtype, "analytic"))
+                ("norm_error", self.settings.tolerance(case.dtype))
             verdict.checks.append(compare("%s: loss vs reference" % case.name, np.asarray(loss), np.asarray(ref_loss),
                                           metric=metric, threshold=threshold, visibility=case.visibility,
                                           label="loss", hint=hint))
@@ -286,7 +283,7 @@ class Judge:
             if not public:
                 verdict.checks.append(compare("%s: grads[%r] vs reference" % (case.name, name), grads.get(name),
                                               ref_grads[name], metric="norm_error",
-                                              threshold=self.tol(case.dtype, "analytic"), kind="gradient",
+                                              threshold=self.settings.tolerance(case.dtype), kind="gradient",
                                               label="grads[%r]" % name, hint=hint, input_dtype=case.dtype))
             if numeric:
                 plus, minus = result["perturbed"][name]
@@ -333,9 +330,6 @@ class Judge:
             final, threshold, history.size)
         verdict.checks.append(CheckResult("hidden: overfit 50 examples", "training", "hidden", "final loss",
                                           final, threshold, passed, message))
-
-    def _judge_manual(self, item, verdict):
-        verdict.status = "manual"
 
 
 def _hint(item, label):
