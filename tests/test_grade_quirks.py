@@ -77,3 +77,32 @@ def _item(results, name):
 
 def test_fast_settings_disable_overfit():
     assert "overfit_small_data" not in [i.name for i in FAST.items]
+
+
+SEED_001_SETUP = '''# As usual, a bit of setup
+from __future__ import print_function
+import time, os, json
+import numpy as np
+import matplotlib.pyplot as plt
+
+from cs231n.gradient_check import eval_numerical_gradient, eval_numerical_gradient_array
+from cs231n.rnn_layers import *
+from cs231n.captioning_solver import CaptioningSolver
+from cs231n.classifiers.rnn import CaptioningRNN
+from cs231n.coco_utils import load_coco_data, sample_coco_minibatch, decode_captions
+from cs231n.image_utils import image_from_url
+
+%matplotlib inline
+plt.rcParams['figure.figsize'] = (10.0, 8.0)
+
+def rel_error(x, y):
+    """ returns relative error """
+    return np.max(np.abs(x - y) / (np.maximum(1e-8, np.abs(x) + np.abs(y))))'''
+
+
+def test_cs231n_setup_cell_that_fails_halfway_still_grades_every_function(tmp_path):
+    """Seed 001's setup cell: its image_utils import fails here, so rel_error is never defined."""
+    results = grade_fast(build(tmp_path, "module", extra_cells=[("start", SEED_001_SETUP)]))
+    assert failing(results) == set(), [(i["name"], i["message"][:200]) for i in results["items"]]
+    first = results["execution"]["cells"][0]
+    assert first["status"] == "error" and first["ename"] == "ModuleNotFoundError"
