@@ -51,6 +51,10 @@ def run(argv=None) -> int:
     for path in args.submissions:
         if not Path(path).exists():
             raise UsageError("%s: no such file or folder" % path)
+    try:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError("cannot write reports to %s: %s" % (args.out, exc.strerror or exc)) from None
     status = 0
     for path in args.submissions:
         try:

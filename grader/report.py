@@ -52,8 +52,10 @@ def loss_curve_svg(history, threshold, width=480, height=160):
             '<rect width="100%%" height="100%%" fill="#fafafa" stroke="#ddd"/>'
             '<line x1="10" x2="%d" y1="%.1f" y2="%.1f" stroke="#c00" stroke-dasharray="4 3"/>'
             '<text x="%d" y="%.1f" font-size="11" fill="#c00" text-anchor="end">%g</text>'
-            '<polyline fill="none" stroke="#2563eb" stroke-width="1.5" points="%s"/></svg>') % (
-        width, height, width - 10, ty, ty, width - 12, ty - 3, threshold, points)
+            '<polyline fill="none" stroke="#2563eb" stroke-width="1.5" points="%s"/>'
+            '<text x="%d" y="16" font-size="11" text-anchor="end">first %.3g, final %.3g after %d iterations</text>'
+            '</svg>') % (width, height, width - 10, ty, ty, width - 12, ty - 3, threshold, points,
+                         width - 12, values[0], values[-1], len(values))
 
 
 def error_grid_svg(rows, cell=12):
