@@ -79,3 +79,11 @@ def test_grade_writes_json_lines_reports_and_leaves_the_submission_alone(tmp_pat
     assert submission.read_bytes() == before
     assert "empty_notebook: 0 / 85" in report.summary(results)
     assert results["skipped"] == ["overfit_small_data"]
+
+
+def test_unwritable_output_folder_is_a_usage_error(tmp_path):
+    submission = tmp_path / "x.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), str(submission))
+    (tmp_path / "file").write_text("")
+    done = run_grade(str(submission), "--out", str(tmp_path / "file" / "reports"))
+    assert done.returncode == 2 and done.stderr.startswith("grade: error: cannot write reports")
