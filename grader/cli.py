@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -33,6 +34,15 @@ def _parser():
     return p
 
 
+def _check_writable(out: Path):
+    """Fail early, creating nothing, if reports could not be written under ``out``."""
+    existing = out.absolute()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError("cannot write reports to %s: %s is not a writable folder" % (out, existing))
+
+
 def _progress(message):
     if sys.stderr.isatty():
         sys.stderr.write("\r\033[K" + message)
@@ -51,10 +61,7 @@ def run(argv=None) -> int:
     for path in args.submissions:
         if not Path(path).exists():
             raise UsageError("%s: no such file or folder" % path)
-    try:
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError("cannot write reports to %s: %s" % (args.out, exc.strerror or exc)) from None
+    _check_writable(Path(args.out))
     status = 0
     for path in args.submissions:
         try:
@@ -65,7 +72,10 @@ def run(argv=None) -> int:
             print("grade: internal error on %s: %s: %s" % (path, type(exc).__name__, exc), file=sys.stderr)
             status = 1
             continue
-        folder = report.write_reports(results, Path(args.out))
+        try:
+            folder = report.write_reports(results, Path(args.out))
+        except OSError as exc:
+            raise UsageError("cannot write reports to %s: %s" % (args.out, exc.strerror or exc)) from None
         if sys.stderr.isatty():
             sys.stderr.write("\r\033[K")
         if args.json:
