@@ -39,3 +39,10 @@ def test_single_bug_fails_exactly_its_item(tmp_path, bug):
     failed_checks = [c for c in item["checks"] if not c["passed"]]
     assert item["message"] or all(c["message"] for c in failed_checks)
     assert item["score"] == 0 and item.get("source"), "a failing item shows the student's code"
+
+
+def test_correct_but_different_code_gets_full_marks_in_a_kernel(tmp_path):
+    from correct_variants import VARIANTS
+    replace = {name: source for variant in VARIANTS.values() for name, source in variant.items()}
+    results = grade_fast(build(tmp_path, "module", replace=replace))
+    assert failing(results) == set(), [(i["name"], i["message"][:200]) for i in results["items"]]

@@ -13,6 +13,7 @@ from grader.probe import LocalBackend
 from reference.captioning_rnn import CaptioningRNN
 
 from bugs import BUGS
+from correct_variants import VARIANTS
 
 
 def namespace_with(replace):
@@ -59,3 +60,9 @@ def test_bug_fails_exactly_its_item(bug):
     verdict = failed[bug.item]
     messages = [c.message for c in verdict.checks if not c.passed] or [verdict.problem]
     assert all(messages), "a failure must say what was compared"
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_correct_but_different_code_gets_full_marks(name):
+    for seed in (3, 4):
+        assert failing_items(namespace_with(VARIANTS[name]), seed) == {}, name
