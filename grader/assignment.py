@@ -82,6 +82,10 @@ class Settings:
     def calibrated(self, item, label):
         return float(self.calibration["numeric"][item][label]["threshold"])
 
+    @property
+    def convert_python2(self):
+        return bool(self.raw.get("python2", {}).get("convert", True))
+
     def with_timeouts(self, cell=None):
         if cell is not None:
             self.raw["timeouts"]["cell"] = cell

@@ -17,6 +17,7 @@ from .errors import UsageError
 from .execute import KernelSession, execute_notebook
 from .judge import Judge
 from .probe import KernelBackend
+from .py2 import convert_submission
 from .sanitize import neutralise
 
 DATA_DIR = Path("cs231n") / "datasets" / "coco_captioning"
@@ -51,6 +52,7 @@ def grade(path, settings, *, seed=None, public_only=False, progress=None):
         submission = finder.find(path, work_root)
         nb = _read_notebook(submission.notebook)
         neutralised = neutralise(nb)
+        python2 = convert_submission(nb, submission.workdir, enabled=settings.convert_python2)
         write_small_coco(submission.workdir / DATA_DIR)
         code_cells = sum(1 for c in nb.cells if c.cell_type == "code" and c.source.strip())
         timings = {"prepare_s": time.monotonic() - start}
@@ -75,6 +77,7 @@ def grade(path, settings, *, seed=None, public_only=False, progress=None):
                 items.append((item, verdict))
             sources = _sources(backend, [i for i, v in items if v.status != "passed"])
             execution = _execution_summary(outcomes, neutralised, session)
+            execution["python2"] = python2
             execution["timings"] = {k: round(v, 3) for k, v in timings.items()}
         entries = [score.item_result(i, settings, v, sources.get(i.name)) for i, v in items]
         return score.results(submission.id, settings, entries, score.manual_entries(settings, nb), seed=seed,

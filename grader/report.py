@@ -103,6 +103,9 @@ def summary(results, report_path=None) -> str:
             lines.append("            hint: " + item["hint"])
     if results.get("skipped"):
         lines.append("  not run in this pre-check: %s" % ", ".join(results["skipped"]))
+    converted = results["execution"].get("python2", {}).get("converted")
+    if converted:
+        lines.append("  converted from Python 2: %s" % ", ".join(converted))
     errors = results["execution"]["errors"]
     if errors:
         lines.append("  %d notebook cell(s) raised or timed out (see the report)" % errors)

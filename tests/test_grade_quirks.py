@@ -1,4 +1,5 @@
 """Notebooks that hang, kill their kernel, carry Colab or Python 2 cells, or try to fool the checks."""
+import re
 from pathlib import Path
 
 from bugs import BY_NAME
@@ -41,14 +42,24 @@ def test_hang_and_exit_cost_only_their_items(tmp_path):
     assert results["execution"]["kernel_restarts"] >= 1
 
 
-def test_colab_and_python2_cells_fail_alone(tmp_path):
+def test_colab_cells_are_neutralised_and_python2_cells_converted(tmp_path):
     path = build(tmp_path, extra_cells=[("start", COLAB_CELL), ("end", PY2_CELL)])
     results = grade_fast(path)
     assert failing(results) == set()
-    errors = [c for c in results["execution"]["cells"] if c["status"] != "ok"]
-    assert [c["ename"] for c in errors] == ["SyntaxError"]
+    assert results["execution"]["errors"] == 0
+    assert results["execution"]["python2"]["converted"] == ["cell %d" % results["execution"]["cells"][-1]["index"]]
     neutralised = results["execution"]["neutralised"]["0"]
     assert {"colab import", "drive mount", "directory change", "shell command", "package install"} <= set(neutralised)
+
+
+def test_python2_cell_fails_alone_when_conversion_is_off(tmp_path):
+    toml = tmp_path / "no_py2.toml"
+    toml.write_text('extends = "rnn"\n[python2]\nconvert = false\n[items.overfit_small_data]\nenabled = false\n')
+    results = grade(build(tmp_path, extra_cells=[("end", PY2_CELL)]), assignment.load(str(toml)), seed=2)
+    assert failing(results) == set()
+    errors = [c for c in results["execution"]["cells"] if c["status"] != "ok"]
+    assert [c["ename"] for c in errors] == ["SyntaxError"]
+    assert results["execution"]["python2"]["not_converted"]
 
 
 def test_monkeypatched_numpy_and_fake_rel_error_gain_nothing(tmp_path):
@@ -106,3 +117,21 @@ def test_cs231n_setup_cell_that_fails_halfway_still_grades_every_function(tmp_pa
     assert failing(results) == set(), [(i["name"], i["message"][:200]) for i in results["items"]]
     first = results["execution"]["cells"][0]
     assert first["status"] == "error" and first["ename"] == "ModuleNotFoundError"
+
+
+def test_python2_module_submission_is_converted_and_graded(tmp_path):
+    """2016-era code: print statements, xrange, iteritems in the student's cs231n files."""
+    folder = build(tmp_path, "module")
+    layers = folder / "cs231n" / "rnn_layers.py"
+    text = layers.read_text().replace("import numpy as np", "import numpy as np\nprint 'layers loaded'", 1)
+    layers.write_text(re.sub(r"\brange\(", "xrange(", text))
+    model = folder / "cs231n" / "classifiers" / "rnn.py"
+    model.write_text(model.read_text().replace(
+        "    def loss(self, features, captions):",
+        "    def describe(self):\n        for k, v in self.params.iteritems():\n            print k, v.shape\n\n"
+        "    def loss(self, features, captions):", 1))
+    results = grade_fast(folder)
+    assert failing(results) == set(), [(i["name"], i["message"][:300]) for i in results["items"]]
+    converted = results["execution"]["python2"]["converted"]
+    assert "cs231n/rnn_layers.py" in converted and "cs231n/classifiers/rnn.py" in converted
+    assert "print 'layers loaded'" in (tmp_path / "sub" / "cs231n" / "rnn_layers.py").read_text()

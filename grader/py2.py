@@ -1,0 +1,88 @@
+"""Convert Python 2 code (cells and files) to Python 3 with fissix, a kept fork of lib2to3.
+
+Only code that needs it is converted: code that does not compile as Python 3, or that
+uses names Python 3 lost (xrange, dict.iteritems, raw_input, ...). IPython magics and
+shell lines are set aside during the conversion and put back after.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+PY2_ONLY = re.compile(r"\bxrange\s*\(|\.iter(items|keys|values)\s*\(|\bbasestring\b|\braw_input\s*\(|"
+                      r"\bunicode\s*\(|\bcPickle\b|\bexcept\s+\w+\s*,\s*\w+\s*:")
+MAGIC = re.compile(r"^(\s*)([%!].*)$")
+PLACEHOLDER = "pass  # __grader_magic_%d__"
+
+
+@lru_cache(maxsize=1)
+def _tool():
+    from fissix.refactor import RefactoringTool, get_fixers_from_package
+    return RefactoringTool(get_fixers_from_package("fissix.fixes"))
+
+
+def _compiles(source):
+    try:
+        compile(source, "<check>", "exec")
+        return True
+    except (SyntaxError, ValueError):
+        return False
+
+
+def _without_magics(source):
+    saved, lines = [], []
+    for line in source.split("\n"):
+        match = MAGIC.match(line)
+        if match:
+            lines.append(match.group(1) + PLACEHOLDER % len(saved))
+            saved.append(match.group(2))
+        else:
+            lines.append(line)
+    return "\n".join(lines), saved
+
+
+def needs_conversion(source):
+    """True for Python 2 code: it does not compile as Python 3, or uses Python-2-only names."""
+    plain, _ = _without_magics(source)
+    return not _compiles(plain) or bool(PY2_ONLY.search(plain))
+
+
+def convert(source):
+    """Python 3 version of ``source``, or None if fissix cannot parse it either."""
+    from fissix.pgen2.parse import ParseError
+    plain, saved = _without_magics(source)
+    try:
+        new = str(_tool().refactor_string(plain + "\n", "<submission>"))[:-1]
+    except (ParseError, SyntaxError, IndentationError):
+        return None
+    for index, magic in enumerate(saved):
+        new = new.replace(PLACEHOLDER % index, magic)
+    return new if new != plain or saved else None
+
+
+def convert_submission(nb, workdir, enabled=True):
+    """Convert the Python 2 cells of ``nb`` and ``.py`` files under ``workdir`` (a private copy).
+
+    Returns {"converted": [...], "not_converted": [...]}: cells as "cell N", files by path.
+    """
+    report = {"converted": [], "not_converted": []}
+
+    def handle(name, source, store):
+        if not needs_conversion(source):
+            return
+        new = convert(source) if enabled else None
+        if new is None:
+            report["not_converted"].append(name)
+        else:
+            store(new)
+            report["converted"].append(name)
+
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            handle("cell %d" % index, cell.source, lambda new, cell=cell: setattr(cell, "source", new))
+    for path in sorted(workdir.rglob("*.py")):
+        if "datasets" in path.relative_to(workdir).parts:
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        handle(str(path.relative_to(workdir)), text, lambda new, path=path: path.write_text(new, encoding="utf-8"))
+    return report
