@@ -321,13 +321,28 @@ def op_resolve(req, ref):
     return {"found": found}
 
 
+def op_import_check(req, ref):
+    """Try to import each module; report the failures, then forget the package so the
+    notebook imports it afresh (after the grader supplied replacements)."""
+    errors = {}
+    for name in req["modules"]:
+        try:
+            __import__(name, fromlist=["_"])
+        except STUDENT_ERRORS as exc:
+            errors[name] = "%s: %s" % (type(exc).__name__, exc)
+    for name in [m for m in sys.modules if m == "cs231n" or m.startswith("cs231n.")]:
+        del sys.modules[name]
+    IMPORT_ERRORS.clear()
+    return {"import_errors": errors}
+
+
 def op_batch(req, ref):
     """Several operations in one round trip; each keeps its own errors."""
     return {"results": [OPS[call["op"]](call, ref) for call in req["calls"]]}
 
 
 OPS = {"batch": op_batch, "layer": op_layer, "model_loss": op_model_loss, "model_sample": op_model_sample,
-       "overfit": op_overfit, "resolve": op_resolve}
+       "overfit": op_overfit, "resolve": op_resolve, "import_check": op_import_check}
 
 
 def _error(exc, stage):

@@ -15,6 +15,7 @@ from . import find as finder
 from . import score
 from .errors import UsageError
 from .execute import KernelSession, execute_notebook
+from .given import supply_given
 from .judge import Judge
 from .probe import KernelBackend
 from .py2 import convert_submission
@@ -57,11 +58,13 @@ def grade(path, settings, *, seed=None, public_only=False, progress=None):
         code_cells = sum(1 for c in nb.cells if c.cell_type == "code" and c.source.strip())
         timings = {"prepare_s": time.monotonic() - start}
         with KernelSession(submission.workdir) as session:
+            backend = KernelBackend(session)
+            supplied = supply_given(backend, submission.workdir)
             counter = iter(range(1, code_cells + 1))
             _, outcomes = execute_notebook(nb, session, settings.cell_timeout,
                                            on_cell=lambda o: say("ran cell %d/%d (%s)" % (next(counter), code_cells, o.status)))
             timings["execute_s"] = time.monotonic() - start - timings["prepare_s"]
-            backend = KernelBackend(session)
+            backend.reinstall()
             judge = Judge(backend, settings, seed, public_only=public_only)
             items, skipped = [], []
             for item in settings.items:
@@ -78,6 +81,7 @@ def grade(path, settings, *, seed=None, public_only=False, progress=None):
             sources = _sources(backend, [i for i, v in items if v.status != "passed"])
             execution = _execution_summary(outcomes, neutralised, session)
             execution["python2"] = python2
+            execution["supplied"] = supplied
             execution["timings"] = {k: round(v, 3) for k, v in timings.items()}
         entries = [score.item_result(i, settings, v, sources.get(i.name)) for i, v in items]
         return score.results(submission.id, settings, entries, score.manual_entries(settings, nb), seed=seed,

@@ -43,6 +43,11 @@ class KernelBackend:
             raise RuntimeError("could not install the probe in the kernel: %s %s" % (outcome.ename, outcome.evalue))
         self._installed_at = self.session.restarts
 
+    def reinstall(self):
+        """Install the probe afresh at the next request (after the notebook ran, which may
+        have rebound its name)."""
+        self._installed_at = None
+
     def request(self, op, timeout, **fields):
         if self._installed_at != self.session.restarts:
             try:

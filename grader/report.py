@@ -103,6 +103,9 @@ def summary(results, report_path=None) -> str:
             lines.append("            hint: " + item["hint"])
     if results.get("skipped"):
         lines.append("  not run in this pre-check: %s" % ", ".join(results["skipped"]))
+    supplied = results["execution"].get("supplied")
+    if supplied:
+        lines.append("  given files supplied by the grader: %s" % ", ".join(supplied))
     converted = results["execution"].get("python2", {}).get("converted")
     if converted:
         lines.append("  converted from Python 2: %s" % ", ".join(converted))
