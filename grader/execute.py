@@ -37,6 +37,7 @@ class CellOutcome:
     traceback: str = ""
     seconds: float = 0.0
     outputs: list = field(default_factory=list)
+    retried: str = ""  # status of a second run with failing imports skipped, if there was one
 
 
 class KernelSession:
@@ -140,14 +141,21 @@ def _strip_ansi(text):
     return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)
 
 
-def execute_notebook(nb, session: KernelSession, cell_timeout, on_cell=None):
-    """Run every code cell of ``nb``; return (executed copy, list of CellOutcome)."""
+def execute_notebook(nb, session: KernelSession, cell_timeout, on_cell=None, retry=None):
+    """Run every code cell of ``nb``; return (executed copy, list of CellOutcome).
+
+    ``retry(source, outcome)`` may return another source for a cell that raised: it runs
+    once more (the first outcome is kept, marked ``retried``).
+    """
     executed = copy.deepcopy(nb)
     outcomes = []
     for index, cell in enumerate(executed.cells):
         if cell.cell_type != "code" or not cell.source.strip():
             continue
         outcome = session.run(cell.source, cell_timeout, index=index)
+        second = retry(cell.source, outcome) if retry and outcome.status == "error" else None
+        if second:
+            outcome.retried = session.run(second, cell_timeout, index=index).status
         cell.outputs = outcome.outputs
         outcomes.append(outcome)
         if on_cell:

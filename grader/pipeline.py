@@ -19,7 +19,7 @@ from .given import supply_given
 from .judge import Judge
 from .probe import KernelBackend
 from .py2 import convert_submission
-from .sanitize import neutralise
+from .sanitize import IMPORT_ERRORS, guard_imports, neutralise
 
 DATA_DIR = Path("cs231n") / "datasets" / "coco_captioning"
 
@@ -37,7 +37,8 @@ def _read_notebook(path):
 
 def _execution_summary(outcomes, neutralised, session):
     cells = [{"index": o.index, "status": o.status, "seconds": round(o.seconds, 3), "ename": o.ename,
-              "evalue": o.evalue[:2000], "traceback": o.traceback[-8000:]} for o in outcomes]
+              "evalue": o.evalue[:2000], "traceback": o.traceback[-8000:], "retried": o.retried}
+             for o in outcomes]
     return {"cells": cells, "neutralised": {str(k): v for k, v in neutralised.items()},
             "kernel_restarts": session.restarts,
             "errors": sum(1 for o in outcomes if o.status != "ok")}
@@ -61,7 +62,7 @@ def grade(path, settings, *, seed=None, public_only=False, progress=None):
             backend = KernelBackend(session)
             supplied = supply_given(backend, submission.workdir)
             counter = iter(range(1, code_cells + 1))
-            _, outcomes = execute_notebook(nb, session, settings.cell_timeout,
+            _, outcomes = execute_notebook(nb, session, settings.cell_timeout, retry=_without_failing_imports,
                                            on_cell=lambda o: say("ran cell %d/%d (%s)" % (next(counter), code_cells, o.status)))
             timings["execute_s"] = time.monotonic() - start - timings["prepare_s"]
             backend.reinstall()
@@ -89,6 +90,11 @@ def grade(path, settings, *, seed=None, public_only=False, progress=None):
                              skipped=skipped)
     finally:
         shutil.rmtree(work_root, ignore_errors=True)
+
+
+def _without_failing_imports(source, outcome):
+    """A cell that stopped at an import runs again with its imports guarded."""
+    return guard_imports(source) if outcome.ename in IMPORT_ERRORS else None
 
 
 def _sources(backend, items):

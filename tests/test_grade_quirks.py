@@ -118,6 +118,7 @@ def test_cs231n_setup_cell_that_fails_halfway_still_grades_every_function(tmp_pa
     assert failing(results) == set(), [(i["name"], i["message"][:200]) for i in results["items"]]
     first = results["execution"]["cells"][0]
     assert first["status"] == "error" and first["ename"] == "ImportError"
+    assert first["retried"] == "ok", "the rest of the cell ran with the failing import skipped"
 
 
 def test_python2_module_submission_is_converted_and_graded(tmp_path):

@@ -79,3 +79,14 @@ def test_manual_answers_follow_their_question():
         nbformat.v4.new_code_cell("x = 1"),
         nbformat.v4.new_markdown_cell("**Your Answer:** smaller sequences")])
     assert manual_answers(nb) == {"1": "smaller sequences"}
+
+
+def test_failing_imports_are_guarded_for_the_rerun_but_future_imports_stay_first():
+    from grader.sanitize import guard_imports
+    source = "from __future__ import print_function\nimport numpy as np\nfrom scipy.misc import imread\nx = 1"
+    guarded = guard_imports(source)
+    assert guarded.startswith("from __future__ import print_function\ntry:\n    import numpy as np")
+    namespace = {}
+    exec(compile(guarded, "<cell>", "exec"), namespace)
+    assert namespace["x"] == 1
+    assert guard_imports("x = 1") is None
