@@ -60,9 +60,21 @@ def _pick_notebook(folder: Path) -> Path:
     return notebooks[0]
 
 
-def _copy_folder(src: Path, dest: Path):
+def _outside_link(path: Path, root: Path):
+    """True for a symlink that leads out of ``root`` or back up into its own folder (a loop)."""
+    if not path.is_symlink():
+        return False
+    target = path.resolve()
+    inside = target == root or root in target.parents
+    return not inside or target in path.parent.resolve().parents or target == path.parent.resolve()
+
+
+def _copy_folder(src: Path, dest: Path, root: Path | None = None):
+    """Copy ``src``; symlinks are followed only when they stay inside ``root`` (default ``src``)."""
+    root = (root or src).resolve()
+
     def ignore(directory, names):
-        return [n for n in names if n in SKIP_DIRS or (Path(directory) / n).is_symlink()]
+        return [n for n in names if n in SKIP_DIRS or _outside_link(Path(directory) / n, root)]
     shutil.copytree(src, dest, ignore=ignore)
 
 
@@ -99,7 +111,7 @@ def find(path, work_root: Path) -> Submission:
         shutil.copy2(path, copy_root / path.name)
         beside = path.parent / "cs231n"
         if beside.is_dir():
-            _copy_folder(beside, copy_root / "cs231n")
+            _copy_folder(beside, copy_root / "cs231n", root=path.parent)
     else:
         raise UsageError("%s is not a notebook (.ipynb), a folder or a .zip" % path)
     notebook = _pick_notebook(copy_root)

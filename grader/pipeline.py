@@ -79,12 +79,15 @@ def grade(path, settings, *, seed=None, public_only=False, progress=None):
                 verdict = judge.judge(item)
                 verdict.extra["seconds"] = round(time.monotonic() - began, 3)
                 items.append((item, verdict))
-            sources = _sources(backend, [i for i, v in items if v.status != "passed"])
+            found = _found(backend, [i for i, _ in items])
             execution = _execution_summary(outcomes, neutralised, session)
             execution["python2"] = python2
             execution["supplied"] = supplied
             execution["timings"] = {k: round(v, 3) for k, v in timings.items()}
-        entries = [score.item_result(i, settings, v, sources.get(i.name)) for i, v in items]
+            execution["graded"] = {"notebook": str(submission.notebook.relative_to(work_root / "submission")),
+                                   "functions": {name: where for name, (where, _) in found.items()}}
+        entries = [score.item_result(i, settings, v, found.get(i.name, (None, None))[1] if v.status != "passed"
+                                     else None) for i, v in items]
         return score.results(submission.id, settings, entries, score.manual_entries(settings, nb), seed=seed,
                              elapsed=time.monotonic() - start, public_only=public_only, execution=execution,
                              skipped=skipped)
@@ -97,11 +100,15 @@ def _without_failing_imports(source, outcome):
     return guard_imports(source) if outcome.ename in IMPORT_ERRORS else None
 
 
-def _sources(backend, items):
-    """The student's source of each failing item's function, for the report."""
-    names = {i.name: (i.backward or i.forward or i.name) for i in items if i.kind != "overfit"}
-    if not names:
-        return {}
-    result = backend.request("resolve", 30, names=sorted(set(names.values())))
-    found = result.get("found") or {}
-    return {item: (found.get(fn) or {}).get("source") for item, fn in names.items()}
+def _found(backend, items):
+    """{item: (where its function was found, its source)} for the report."""
+    names = {i.name: (i.backward or i.forward or i.name) for i in items if i.kind in ("layer", "model_loss", "sample")}
+    found = backend.request("resolve", 30, names=sorted(set(names.values()))).get("found") or {}
+    result = {}
+    for item, fn in names.items():
+        info = found.get(fn) or {}
+        module = info.get("module")
+        where = None if not info else ("notebook" if module in (None, "__main__") else
+                                       module.replace(".", "/") + ".py")
+        result[item] = (where, info.get("source"))
+    return result

@@ -90,3 +90,20 @@ def test_failing_imports_are_guarded_for_the_rerun_but_future_imports_stay_first
     exec(compile(guarded, "<cell>", "exec"), namespace)
     assert namespace["x"] == 1
     assert guard_imports("x = 1") is None
+
+
+def test_symlinks_are_followed_only_inside_the_submission(tmp_path):
+    from grader.find import find
+    outside = tmp_path / "secret.txt"
+    outside.write_text("TA notes")
+    sub = tmp_path / "student"
+    (sub / "real_cs231n").mkdir(parents=True)
+    (sub / "real_cs231n" / "rnn_layers.py").write_text("x = 1\n")
+    (sub / "cs231n").symlink_to(sub / "real_cs231n")
+    (sub / "leak.txt").symlink_to(outside)
+    (sub / "real_cs231n" / "loop").symlink_to(sub / "real_cs231n")
+    nbformat.write(nbformat.v4.new_notebook(), str(sub / "RNN_Captioning.ipynb"))
+    submission = find(sub, tmp_path / "work")
+    assert (submission.workdir / "cs231n" / "rnn_layers.py").read_text() == "x = 1\n"
+    assert not (submission.workdir / "leak.txt").exists()
+    assert not (submission.workdir / "real_cs231n" / "loop").exists()
