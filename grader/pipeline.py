@@ -19,6 +19,7 @@ from .given import supply_given
 from .judge import Judge
 from .probe import KernelBackend
 from .py2 import convert_submission
+from .shims import KERNEL_SETUP
 from .sanitize import IMPORT_ERRORS, guard_imports, neutralise
 
 DATA_DIR = Path("cs231n") / "datasets" / "coco_captioning"
@@ -59,6 +60,7 @@ def grade(path, settings, *, seed=None, public_only=False, progress=None):
         code_cells = sum(1 for c in nb.cells if c.cell_type == "code" and c.source.strip())
         timings = {"prepare_s": time.monotonic() - start}
         with KernelSession(submission.workdir) as session:
+            session.run(KERNEL_SETUP, settings.cell_timeout)  # recorded: replayed after a restart
             backend = KernelBackend(session)
             supplied = supply_given(backend, submission.workdir)
             counter = iter(range(1, code_cells + 1))

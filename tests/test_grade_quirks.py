@@ -153,3 +153,30 @@ def test_missing_or_broken_given_files_are_supplied_and_reported(tmp_path):
     assert "SyntaxError" in supplied["cs231n/layers.py"] and "imread" in supplied["cs231n/image_utils.py"]
     assert results["execution"]["errors"] == 0, "the data-loading cells ran with the supplied coco_utils"
     assert (package / "rnn_layers.py").read_text() == graded and not (package / "coco_utils.py").exists()
+
+
+def test_course_repo_zip_shaped_like_a_real_submission(tmp_path):
+    """A whole course repo: other notebooks beside it, a renamed notebook, Colab and COCO setup,
+    2017-era given files (scipy.misc.imread, a Python 2 print), one real bug in sample."""
+    import shutil
+
+    import notebooks
+    bug = BY_NAME["sample_start_in_column_0"]
+    repo = tmp_path / "course"
+    folder = notebooks.build_submission("module", repo / "assignment3", solutions="reference", replace=bug.replace,
+                                        extra_cells=[("start", COLAB_CELL), (1, SEED_001_SETUP)])
+    (folder / notebooks.NOTEBOOK_NAME).rename(folder / "RNN_Captioning_solution_jdoe.ipynb")
+    shutil.copy(notebooks.TEMPLATE_DIR / "notebook" / notebooks.NOTEBOOK_NAME, folder / "LSTM_Captioning.ipynb")
+    (repo / "assignment2").mkdir()
+    shutil.copy(notebooks.TEMPLATE_DIR / "notebook" / notebooks.NOTEBOOK_NAME, repo / "assignment2" / "Dropout.ipynb")
+    (folder / "cs231n" / "image_utils.py").write_text(
+        "from scipy.misc import imread, imresize\n\ndef image_from_url(url):\n    return None\n")
+    coco = folder / "cs231n" / "coco_utils.py"
+    coco.write_text(coco.read_text().replace("import numpy as np", "import numpy as np\nprint 'coco utils'", 1))
+    archive = notebooks.zip_submission(repo, tmp_path / "jdoe.zip", root="course", include_data=False)
+    results = grade_fast(archive)
+    assert failing(results) == {"CaptioningRNN.sample"}, [(i["name"], i["message"][:200]) for i in results["items"]]
+    assert results["execution"]["graded"]["notebook"] == "course/assignment3/RNN_Captioning_solution_jdoe.ipynb"
+    assert results["execution"]["python2"]["converted"] == ["cs231n/coco_utils.py"]
+    assert results["execution"]["supplied"] == {}, "image_utils imports thanks to the scipy.misc shim"
+    assert "column 0" in _item(results, "CaptioningRNN.sample")["hint"]
