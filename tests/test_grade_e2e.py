@@ -20,6 +20,7 @@ def test_solved_template_gets_every_automatic_point(tmp_path, form):
     overfit = next(i for i in results["items"] if i["name"] == "overfit_small_data")
     assert overfit["loss_history"][-1] < 0.1 and len(overfit["loss_history"]) == 100
     assert results["execution"]["errors"] == 0
+    assert results["execution"]["supplied"] == {} and results["execution"]["python2"]["converted"] == []
 
 
 @pytest.mark.parametrize("form", ["notebook", "module"])
