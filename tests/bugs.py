@@ -396,6 +396,27 @@ def word_embedding_forward(x, W):
     return out, cache
 '''
 
+STEP_BACKWARD_DB_KEEPDIMS = '''
+def rnn_step_backward(dnext_h, cache):
+    """Backward pass of one tanh RNN step; db keeps a leading axis of size 1."""
+    x, prev_h, Wx, Wh, next_h = cache
+    dtanh = dnext_h * (1 - next_h ** 2)
+    dx = dtanh.dot(Wx.T)
+    dprev_h = dtanh.dot(Wh.T)
+    dWx = x.T.dot(dtanh)
+    dWh = prev_h.T.dot(dtanh)
+    db = np.sum(dtanh, axis=0, keepdims=True)
+    return dx, dprev_h, dWx, dWh, db
+'''
+
+EMBED_FORWARD_SQUEEZE = '''
+def word_embedding_forward(x, W):
+    """Look up each word's vector; squeeze() drops the batch axis when N == 1."""
+    out = W[x, :].squeeze()
+    cache = (x, W)
+    return out, cache
+'''
+
 REL_ERROR_ALWAYS_ZERO = '''
 def rel_error(x, y):
     """ returns relative error """
@@ -460,6 +481,12 @@ BUGS = [
     Bug('word_embedding_forward_hardcoded', 'word_embedding_forward',
         {'word_embedding_forward': WORD_EMBEDDING_FORWARD_HARDCODED},
         "cheat: returns the notebook's expected_out constant whatever the inputs"),
+    Bug('rnn_step_backward_db_keepdims', 'rnn_step_backward',
+        {'rnn_step_backward': STEP_BACKWARD_DB_KEEPDIMS},
+        "db of shape (1, H): the notebook's own rel_error lets it through by broadcasting"),
+    Bug('word_embedding_forward_squeeze', 'word_embedding_forward',
+        {'word_embedding_forward': EMBED_FORWARD_SQUEEZE},
+        'squeeze() makes out (T, D) instead of (1, T, D) when N == 1; only hidden inputs catch it'),
     Bug('temporal_affine_backward_db_axis_fake_rel_error', 'temporal_affine_backward',
         {'temporal_affine_forward': TEMPORAL_AFFINE_FORWARD,
          'temporal_affine_backward': TEMPORAL_AFFINE_BACKWARD_DB_AXIS},

@@ -86,3 +86,26 @@ VARIANTS = {
     "naive softmax loop": {"temporal_softmax_loss": NAIVE_SOFTMAX_LOSS},
     "sampling that stops at <END>": {"CaptioningRNN.sample": SAMPLE_STOPS_AT_END},
 }
+
+MUTATING_AND_PRINTING_BACKWARD = '''
+def temporal_affine_backward(dout, cache):
+    x, w, b = cache.pop(), cache.pop(), cache.pop()  # empties its cache: callable once
+    print("temporal_affine_backward called")
+    dout *= 1.0  # writes into its input
+    N, T, D = x.shape
+    dx = dout.reshape(N * T, -1).dot(w.T).reshape(N, T, D)
+    dw = x.reshape(N * T, D).T.dot(dout.reshape(N * T, -1))
+    db = dout.sum(axis=(0, 1))
+    return dx, dw, db
+'''
+
+LIST_CACHE_AFFINE_FORWARD = '''
+def temporal_affine_forward(x, w, b):
+    N, T, D = x.shape
+    out = x.reshape(N * T, D).dot(w).reshape(N, T, -1) + b
+    return out, [b, w, x]
+'''
+
+VARIANTS["a backward that prints, writes into dout and empties its list cache"] = {
+    "temporal_affine_forward": LIST_CACHE_AFFINE_FORWARD,
+    "temporal_affine_backward": MUTATING_AND_PRINTING_BACKWARD}
