@@ -274,7 +274,7 @@ class Judge:
                 ("norm_error", self.settings.tolerance(case.dtype))
             verdict.checks.append(compare("%s: loss vs reference" % case.name, np.asarray(loss), np.asarray(ref_loss),
                                           metric=metric, threshold=threshold, visibility=case.visibility,
-                                          label="loss", hint=hint))
+                                          label="loss", hint=hint, input_dtype=case.dtype))
         if not isinstance(grads, dict):
             verdict.checks.append(CheckResult("%s: grads" % case.name, "gradient", case.visibility, "", None, None,
                                               False, "grads should be a dict keyed like model.params"))

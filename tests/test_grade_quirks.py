@@ -180,3 +180,14 @@ def test_course_repo_zip_shaped_like_a_real_submission(tmp_path):
     assert results["execution"]["python2"]["converted"] == ["cs231n/coco_utils.py"]
     assert results["execution"]["supplied"] == {}, "image_utils imports thanks to the scipy.misc shim"
     assert "column 0" in _item(results, "CaptioningRNN.sample")["hint"]
+
+
+def test_indentation_error_in_rnn_py_costs_only_the_model_items(tmp_path):
+    """The layers deserve their points; stored outputs claiming success change nothing."""
+    folder = build(tmp_path, "module")
+    model = folder / "cs231n" / "classifiers" / "rnn.py"
+    model.write_text(model.read_text().replace("        N = features.shape[0]", "          N = features.shape[0]", 1))
+    results = grade_fast(folder)
+    assert failing(results) == {"CaptioningRNN.loss", "CaptioningRNN.sample"}
+    message = _item(results, "CaptioningRNN.loss")["message"]
+    assert "cs231n.classifiers.rnn did not import" in message and "IndentationError" in message

@@ -107,3 +107,11 @@ def test_symlinks_are_followed_only_inside_the_submission(tmp_path):
     assert (submission.workdir / "cs231n" / "rnn_layers.py").read_text() == "x = 1\n"
     assert not (submission.workdir / "leak.txt").exists()
     assert not (submission.workdir / "real_cs231n" / "loop").exists()
+
+
+def test_float32_results_for_float64_inputs_fail_with_a_dtype_message():
+    expected = np.linspace(0, 1, 5)
+    result = compare("c", expected.astype(np.float32), expected, metric="norm_error", threshold=1e-3)
+    assert not result.passed and "float32 for float64 inputs" in result.message
+    assert compare("c", expected.astype(np.float32), expected, metric="norm_error", threshold=1e-3,
+                   input_dtype="float32").passed
