@@ -6,6 +6,7 @@ from bugs import BY_NAME
 from e2e import FAST, build, failing, grade_fast, statuses
 from grader import assignment
 from grader.pipeline import grade
+from grader.report import render_html
 
 HOSTILE = assignment.load(str(Path(__file__).with_name("hostile.toml")))
 
@@ -153,6 +154,7 @@ def test_missing_or_broken_given_files_are_supplied_and_reported(tmp_path):
     assert "SyntaxError" in supplied["cs231n/layers.py"] and "skimage" in supplied["cs231n/image_utils.py"]
     assert results["execution"]["errors"] == 0, "the data-loading cells ran with the supplied coco_utils"
     assert (package / "rnn_layers.py").read_text() == graded and not (package / "coco_utils.py").exists()
+    assert "Given files supplied by the grader" in render_html(results)
 
 
 def test_course_repo_zip_shaped_like_a_real_submission(tmp_path):
@@ -180,6 +182,10 @@ def test_course_repo_zip_shaped_like_a_real_submission(tmp_path):
     assert results["execution"]["python2"]["converted"] == ["cs231n/coco_utils.py"]
     assert results["execution"]["supplied"] == {}, "image_utils imports thanks to the scipy.misc shim"
     assert "column 0" in _item(results, "CaptioningRNN.sample")["hint"]
+    html = render_html(results)
+    for text in ("Converted from Python 2", "cs231n/coco_utils.py", "RNN_Captioning_solution_jdoe.ipynb",
+                 "re-run with its failing imports skipped", "column 0 holds the first generated word"):
+        assert text in html, text
 
 
 def test_indentation_error_in_rnn_py_costs_only_the_model_items(tmp_path):
