@@ -126,7 +126,9 @@ def test_python2_module_submission_is_converted_and_graded(tmp_path):
     """2016-era code: print statements, xrange, iteritems in the student's cs231n files."""
     folder = build(tmp_path, "module")
     layers = folder / "cs231n" / "rnn_layers.py"
-    text = layers.read_text().replace("import numpy as np", "import numpy as np\nprint 'layers loaded'", 1)
+    text = layers.read_text().replace(
+        "import numpy as np", "import numpy as np\nfrom builtins import range\nfrom past.builtins import xrange\n"
+        "print 'layers loaded'", 1)
     layers.write_text(re.sub(r"\brange\(", "xrange(", text))
     model = folder / "cs231n" / "classifiers" / "rnn.py"
     model.write_text(model.read_text().replace(
@@ -160,14 +162,23 @@ def test_missing_or_broken_given_files_are_supplied_and_reported(tmp_path):
 def test_course_repo_zip_shaped_like_a_real_submission(tmp_path):
     """A whole course repo: other notebooks beside it, a renamed notebook, Colab and COCO setup,
     2017-era given files (scipy.misc.imread, a Python 2 print), one real bug in sample."""
+    import base64
+    import os
     import shutil
+
+    import nbformat
 
     import notebooks
     bug = BY_NAME["sample_start_in_column_0"]
     repo = tmp_path / "course"
     folder = notebooks.build_submission("module", repo / "assignment3", solutions="reference", replace=bug.replace,
                                         extra_cells=[("start", COLAB_CELL), (1, SEED_001_SETUP)])
-    (folder / notebooks.NOTEBOOK_NAME).rename(folder / "RNN_Captioning_solution_jdoe.ipynb")
+    nb = nbformat.read(str(folder / notebooks.NOTEBOOK_NAME), as_version=4)
+    picture = base64.b64encode(os.urandom(3 * 2**20)).decode()  # stored outputs make real notebooks 1-5 MB
+    next(c for c in nb.cells[2:] if c.cell_type == "code").outputs = [
+        nbformat.v4.new_output("display_data", data={"image/png": picture})]
+    nbformat.write(nb, str(folder / "RNN_Captioning_solution_jdoe.ipynb"))
+    (folder / notebooks.NOTEBOOK_NAME).unlink()
     shutil.copy(notebooks.TEMPLATE_DIR / "notebook" / notebooks.NOTEBOOK_NAME, folder / "LSTM_Captioning.ipynb")
     (repo / "assignment2").mkdir()
     shutil.copy(notebooks.TEMPLATE_DIR / "notebook" / notebooks.NOTEBOOK_NAME, repo / "assignment2" / "Dropout.ipynb")
