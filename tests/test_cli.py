@@ -87,3 +87,17 @@ def test_unwritable_output_folder_is_a_usage_error(tmp_path):
     (tmp_path / "file").write_text("")
     done = run_grade(str(submission), "--out", str(tmp_path / "file" / "reports"))
     assert done.returncode == 2 and done.stderr.startswith("grade: error: cannot write reports")
+
+
+def test_json_stays_one_line_when_student_code_prints(tmp_path):
+    noisy = ("import sys, numpy as np\nprint('noise ' * 1000)\nsys.stderr.write('err\\n')\n"
+             "def rnn_step_forward(x, prev_h, Wx, Wh, b):\n    print('called', file=sys.stderr)\n"
+             "    print('called')\n    next_h = np.tanh(x @ Wx + prev_h @ Wh + b)\n    return next_h, None\n")
+    submission = tmp_path / "noisy.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(noisy)]), str(submission))
+    done = run_grade(str(submission), "--json", "--public-only", "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 1
+    item = json.loads(lines[0])["items"][0]
+    assert item["name"] == "rnn_step_forward" and item["status"] == "passed"
