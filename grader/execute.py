@@ -13,6 +13,7 @@ import os
 import subprocess
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
@@ -24,6 +25,18 @@ TIMEOUT_ENAME = "CellTimeoutError"
 SINGLE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                  "MPLBACKEND": "Agg"}
 PING_TIMEOUT = 10
+
+
+# Variables a kernel may see: none of the TA's tokens, credentials or paths reach it.
+KEPT_VARIABLES = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def kernel_environment(home):
+    """A clean environment for student code: a few locale/BLAS variables and a private HOME."""
+    env = {key: os.environ[key] for key in KEPT_VARIABLES if key in os.environ}
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    env.update(HOME=str(home), TMPDIR=str(home), PYTHONDONTWRITEBYTECODE="1")
+    return env
 
 
 @dataclass
@@ -43,9 +56,11 @@ class CellOutcome:
 class KernelSession:
     """One kernel in a work folder, with restart and replay."""
 
-    def __init__(self, workdir, env=None, kernel_name="python3", startup_timeout=60):
+    def __init__(self, workdir, env=None, kernel_name="python3", startup_timeout=60, home=None):
         self.workdir = str(workdir)
         self.env = env
+        self.home = Path(home) if home else Path(workdir).parent / "home"  # the kernel's own HOME
+        self.home.mkdir(parents=True, exist_ok=True)
         self.kernel_name = kernel_name
         self.startup_timeout = startup_timeout
         self.client = None
@@ -70,7 +85,7 @@ class KernelSession:
         self.client.log.setLevel(logging.CRITICAL)
         self.client.on_cell_executed = self._remember_reply
         self.client.km = self.client.create_kernel_manager()
-        env = dict(os.environ if self.env is None else self.env, **SINGLE_THREAD)
+        env = dict(kernel_environment(self.home) if self.env is None else self.env, **SINGLE_THREAD)
         kwargs = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
         self.client.start_new_kernel(cwd=self.workdir, **kwargs)
         self.client.start_new_kernel_client()

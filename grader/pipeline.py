@@ -59,7 +59,7 @@ def grade(path, settings, *, seed=None, public_only=False, progress=None):
         write_small_coco(submission.workdir / DATA_DIR)
         code_cells = sum(1 for c in nb.cells if c.cell_type == "code" and c.source.strip())
         timings = {"prepare_s": time.monotonic() - start}
-        with KernelSession(submission.workdir) as session:
+        with KernelSession(submission.workdir, home=work_root / "home") as session:
             session.run(KERNEL_SETUP, settings.cell_timeout)  # recorded: replayed after a restart
             backend = KernelBackend(session)
             supplied = supply_given(backend, submission.workdir)
