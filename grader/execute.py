@@ -10,8 +10,10 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import signal
 import subprocess
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +41,21 @@ def kernel_environment(home):
     return env
 
 
+MARKER_VARIABLE = "CS231N_GRADER_SESSION"
+
+
+def kill_marked(marker):
+    """SIGKILL every process whose environment carries ``marker``: children that left the
+    kernel's process group (setsid, double fork) inherit it. Linux only (/proc)."""
+    needle = ("%s=%s" % (MARKER_VARIABLE, marker)).encode()
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if int(entry.name) != os.getpid() and needle in (entry / "environ").read_bytes().split(b"\0"):
+                os.kill(int(entry.name), signal.SIGKILL)
+        except (OSError, ValueError):  # gone already, or not ours to read
+            continue
+
+
 @dataclass
 class CellOutcome:
     """What one code cell did: ok, error, timeout or dead (it killed the kernel)."""
@@ -59,6 +76,7 @@ class KernelSession:
     def __init__(self, workdir, env=None, kernel_name="python3", startup_timeout=60, home=None):
         self.workdir = str(workdir)
         self.env = env
+        self.marker = uuid.uuid4().hex
         self.home = Path(home) if home else Path(workdir).parent / "home"  # the kernel's own HOME
         self.home.mkdir(parents=True, exist_ok=True)
         self.kernel_name = kernel_name
@@ -86,6 +104,7 @@ class KernelSession:
         self.client.on_cell_executed = self._remember_reply
         self.client.km = self.client.create_kernel_manager()
         env = dict(kernel_environment(self.home) if self.env is None else self.env, **SINGLE_THREAD)
+        env[MARKER_VARIABLE] = self.marker
         kwargs = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
         self.client.start_new_kernel(cwd=self.workdir, **kwargs)
         self.client.start_new_kernel_client()
@@ -94,12 +113,14 @@ class KernelSession:
         self._reply = (execute_reply or {}).get("content", {})
 
     def close(self):
+        """Stop the kernel, then every process that still carries this session's marker."""
         if self.client is not None and self.client.km is not None:
             try:
                 self.client._cleanup_kernel()
             except Exception:  # the kernel may already be gone
                 pass
         self.client = None
+        kill_marked(self.marker)
 
     def restart(self, replay=True):
         """Start a fresh kernel and, by default, replay the recorded history."""

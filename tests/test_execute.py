@@ -1,5 +1,7 @@
-"""The kernel runs with a clean environment and a private HOME."""
+"""The kernel runs with a clean environment and a private HOME, and leaves no process behind."""
 import json
+import time
+from pathlib import Path
 
 from grader.execute import KernelSession
 
@@ -13,3 +15,23 @@ def test_kernel_sees_no_grader_variables_and_has_its_own_home(tmp_path, monkeypa
     env = json.loads(outcome.outputs[0]["text"])
     assert "TA_API_TOKEN" not in env and "secret-value" not in json.dumps(env)
     assert env["HOME"] == str(tmp_path / "home") and env["OPENBLAS_NUM_THREADS"] == "1"
+
+
+def test_children_that_leave_the_process_group_are_killed_with_the_kernel(tmp_path):
+    work = tmp_path / "submission"
+    work.mkdir()
+    spawn = ("import subprocess, signal\n"
+             "subprocess.Popen(['sleep', '4242'], preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN))\n"
+             "subprocess.Popen(['setsid', 'sleep', '4243'])")
+    with KernelSession(work) as session:
+        assert session.run(spawn, timeout=30).status == "ok"
+        time.sleep(0.5)
+    time.sleep(0.5)
+    assert not [p for p in Path("/proc").glob("[0-9]*") if _cmdline(p) in (b"sleep\x004242\x00", b"sleep\x004243\x00")]
+
+
+def _cmdline(proc):
+    try:
+        return (proc / "cmdline").read_bytes()
+    except OSError:
+        return b""
