@@ -19,6 +19,7 @@ from .given import supply_given
 from .judge import Judge
 from .probe import KernelBackend
 from .py2 import convert_submission
+from .guard import KERNEL_GUARD
 from .shims import KERNEL_SETUP
 from .sanitize import IMPORT_ERRORS, guard_imports, neutralise
 
@@ -60,7 +61,8 @@ def grade(path, settings, *, seed=None, public_only=False, progress=None):
         code_cells = sum(1 for c in nb.cells if c.cell_type == "code" and c.source.strip())
         timings = {"prepare_s": time.monotonic() - start}
         with KernelSession(submission.workdir, home=work_root / "home") as session:
-            session.run(KERNEL_SETUP, settings.cell_timeout)  # recorded: replayed after a restart
+            for setup in (KERNEL_GUARD, KERNEL_SETUP):  # recorded: replayed after a restart
+                session.run(setup, settings.cell_timeout)
             backend = KernelBackend(session)
             supplied = supply_given(backend, submission.workdir)
             counter = iter(range(1, code_cells + 1))

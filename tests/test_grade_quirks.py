@@ -208,3 +208,26 @@ def test_indentation_error_in_rnn_py_costs_only_the_model_items(tmp_path):
     assert failing(results) == {"CaptioningRNN.loss", "CaptioningRNN.sample"}
     message = _item(results, "CaptioningRNN.loss")["message"]
     assert "cs231n.classifiers.rnn did not import" in message and "IndentationError" in message
+
+
+CALLS_THE_REFERENCE = '''
+def rnn_step_forward(x, prev_h, Wx, Wh, b):
+    from reference.rnn_layers import rnn_step_forward as solution
+    return solution(x, prev_h, Wx, Wh, b)
+'''
+READS_THE_GRADER = '''
+def word_embedding_forward(x, W):
+    open(%r).read()  # the grader's calibration, to look for expected values
+    return W[x], (x, W)
+'''
+
+
+def test_submission_cannot_import_the_reference_or_read_the_grader(tmp_path):
+    import grader
+    calibration = str(Path(grader.__file__).resolve().parent / "calibration.json")
+    path = build(tmp_path, replace={"rnn_step_forward": CALLS_THE_REFERENCE,
+                                    "word_embedding_forward": READS_THE_GRADER % calibration})
+    results = grade_fast(path)
+    assert failing(results) == {"rnn_step_forward", "word_embedding_forward"}
+    assert "cannot be imported by a submission" in _item(results, "rnn_step_forward")["message"]
+    assert "cannot be read by a submission" in _item(results, "word_embedding_forward")["message"]
