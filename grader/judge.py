@@ -16,6 +16,7 @@ from reference.captioning_rnn import CaptioningRNN
 from . import cases as C
 from .check import CheckResult, compare, numeric_gradient
 from .items import GROUPS, substitutes
+from .kernel_probe import as_tuple, fresh
 from .overfit import overfit_request
 from .sampling import check_sample
 
@@ -40,16 +41,8 @@ class Verdict:
             self.status, self.problem = status, message
 
 
-def _copy(a):
-    return np.copy(a) if isinstance(a, np.ndarray) else a
-
-
 def _reference(name):
     return getattr(rnn_layers, name)
-
-
-def _as_tuple(out):
-    return tuple(out) if isinstance(out, (tuple, list)) else (out,)
 
 
 def _untouched(values):
@@ -169,7 +162,7 @@ class Judge:
         public = case.visibility == "public"
         numeric = mode != "grader-forward" and bool(item.wrt) and case.dtype == "float64" and (
             public or item.backward or not item.returns_cache) and not case.extra.get("no_numeric")
-        fields = dict(forward=item.forward, backward=item.backward, args=[_copy(a) for a in case.args],
+        fields = dict(forward=item.forward, backward=item.backward, args=fresh(case.args),
                       upstream=case.upstream, returns_cache=item.returns_cache, patch=patch,
                       forward_impl="reference" if mode == "grader-forward" else "student",
                       perturb={"wrt": list(item.wrt), "h": H, "output": 0} if numeric else None)
@@ -229,11 +222,11 @@ class Judge:
 
     def _expected(self, item, args, upstream):
         forward = _reference(item.forward)
-        out = _as_tuple(forward(*[_copy(a) for a in args]))
+        out = as_tuple(forward(*fresh(args)))
         if not item.backward:
             return list(out[:-1] if item.returns_cache else out)
         backward = _reference(item.backward)
-        return list(_as_tuple(backward(*[u.astype(np.float64) for u in upstream], out[-1])))
+        return list(as_tuple(backward(*[u.astype(np.float64) for u in upstream], out[-1])))
 
     # ----------------------------------------------------------- model loss
     def _model_fields(self, case):

@@ -189,7 +189,7 @@ def patched(names, reference, target=None):
 
 
 # ---------------------------------------------------------------- operations
-def _as_tuple(out):
+def as_tuple(out):
     return tuple(out) if isinstance(out, (tuple, list)) else (out,)
 
 
@@ -202,7 +202,7 @@ def _perturbed(fn, args, wrt, out_index, h):
             for sign, bucket in ((1, plus), (-1, minus)):
                 trial = [np.copy(a) if isinstance(a, np.ndarray) else a for a in args]
                 trial[i].flat[flat] += sign * h
-                bucket.append(np.asarray(_as_tuple(fn(*trial))[out_index], dtype=np.float64))
+                bucket.append(np.asarray(as_tuple(fn(*trial))[out_index], dtype=np.float64))
         result.append([np.stack(plus), np.stack(minus)])
     return result
 
@@ -222,7 +222,8 @@ def _guarded(req, ref, target, steps):
     return out
 
 
-def _fresh(args):
+def fresh(args):
+    """Copies of the array arguments, so that student code cannot change the originals."""
     return [np.copy(a) if isinstance(a, np.ndarray) else a for a in args]
 
 
@@ -235,11 +236,11 @@ def op_layer(req, ref):
         yield "forward"
         student_forward = resolve(forward_name)
         forward = ref.function(forward_name) if req.get("forward_impl") == "reference" else student_forward
-        fwd = _as_tuple(forward(*_fresh(args)))
+        fwd = as_tuple(forward(*fresh(args)))
         out["forward"] = list(fwd[:-1] if req.get("returns_cache") else fwd)
         if backward_name:
             yield "backward"
-            out["backward"] = list(_as_tuple(resolve(backward_name)(*decode(req["upstream"]), fwd[-1])))
+            out["backward"] = list(as_tuple(resolve(backward_name)(*decode(req["upstream"]), fwd[-1])))
         if req.get("perturb"):
             yield "numeric gradient"
             p = req["perturb"]
