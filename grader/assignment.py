@@ -16,6 +16,8 @@ except ModuleNotFoundError:  # Python 3.10
 
 from .errors import UsageError
 from .items import BY_NAME, REGISTRY
+from .policy import ACTIONS, RULES
+from .sandbox import limits_from
 
 BUILTIN = Path(__file__).resolve().parent / "assignments"
 CALIBRATION = Path(__file__).resolve().parent / "calibration.json"
@@ -83,6 +85,19 @@ class Settings:
         return float(self.calibration["numeric"][item][label]["threshold"])
 
     @property
+    def policy(self):
+        """{rule: "off" | "warn" | "zero" | points}: the [policy] table; rules it leaves out are "off"."""
+        conf = self.raw.get("policy", {})
+        return {rule: conf.get(rule, "off") if isinstance(conf.get(rule, "off"), str) else float(conf[rule])
+                for rule in RULES}
+
+    @property
+    def policy_template(self):
+        """The template notebook policy rules compare with, or None for the built-in one."""
+        path = self.raw.get("policy", {}).get("template")
+        return Path(path) if path else None
+
+    @property
     def convert_python2(self):
         return bool(self.raw.get("python2", {}).get("convert", True))
 
@@ -128,3 +143,32 @@ def _validate(raw, spec):
             raise UsageError("%s: timeouts.%s must be a positive number of seconds" % (spec, key))
     if not isinstance(raw.get("tolerances", {}).get("float64"), (int, float)):
         raise UsageError("%s: tolerances.float64 must be a number" % spec)
+    _validate_policy(raw, spec)
+    try:
+        limits_from(raw.get("sandbox", {}))
+    except ValueError as exc:
+        raise UsageError("%s: %s" % (spec, exc)) from None
+
+
+def _validate_policy(raw, spec):
+    """Check the [policy] table; a relative ``template`` is resolved here, against the TOML's folder."""
+    policy = raw.get("policy", {})
+    if not isinstance(policy, dict):
+        raise UsageError("%s: [policy] must be a table of rule = action" % spec)
+    for rule, action in policy.items():
+        if rule == "template":
+            continue
+        if rule not in RULES:
+            raise UsageError("%s: unknown policy rule %r (known: %s)" % (spec, rule, ", ".join(RULES)))
+        number = isinstance(action, (int, float)) and not isinstance(action, bool)
+        if not (action in ACTIONS or (number and action >= 0)):
+            raise UsageError("%s: policy.%s must be \"off\", \"warn\", \"zero\" or a number of points >= 0, not %r"
+                             % (spec, rule, action))
+    if "template" in policy:
+        if not isinstance(policy["template"], str) or not policy["template"]:
+            raise UsageError("%s: policy.template must be the path of a template notebook" % spec)
+        folder = Path(spec).resolve().parent if spec.endswith(".toml") or Path(spec).exists() else BUILTIN
+        path = (folder / policy["template"]).resolve()
+        if not path.is_file():
+            raise UsageError("%s: policy.template %s does not exist" % (spec, path))
+        policy["template"] = str(path)

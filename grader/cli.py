@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import assignment, report
+from . import assignment, report, sandbox
 from .errors import UsageError
 from .pipeline import grade
 
@@ -31,6 +31,8 @@ def _parser():
     p.add_argument("--timeout", type=float, help="seconds per notebook cell (default from the assignment)")
     p.add_argument("--seed", type=int, help="seed of the hidden inputs (default: random, recorded)")
     p.add_argument("--demo", action="store_true", help="grade the bundled example submission")
+    p.add_argument("--check-sandbox", action="store_true",
+                   help="say what isolation this machine gives student code, and exit")
     return p
 
 
@@ -51,6 +53,9 @@ def _progress(message):
 
 def run(argv=None) -> int:
     args = _parser().parse_args(argv)
+    if args.check_sandbox:
+        print("\n".join(sandbox.machine_report(assignment.load(args.assignment).raw.get("sandbox"))))
+        return 0
     if args.demo:
         args.submissions = [str(DEMO)]
     if not args.submissions:
@@ -65,7 +70,8 @@ def run(argv=None) -> int:
     status = 0
     for path in args.submissions:
         try:
-            results = grade(path, settings, seed=args.seed, public_only=args.public_only, progress=_progress)
+            results = grade(path, settings, seed=args.seed, public_only=args.public_only, progress=_progress,
+                            hidden=(args.out,))
         except UsageError:
             raise
         except Exception as exc:  # the grader failed on this submission; go on with the rest

@@ -8,18 +8,25 @@ probe stage can call the student's functions in it.
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import os
 import signal
 import subprocess
+import threading
 import time
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from jupyter_client.kernelspec import KernelSpec
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+from .guard import CHANNEL_VARIABLE
+from .sandbox import Sandbox
 
 TIMEOUT_ENAME = "CellTimeoutError"
 # One BLAS thread per kernel: small matrices gain nothing from threads, and pools
@@ -44,16 +51,88 @@ def kernel_environment(home):
 MARKER_VARIABLE = "CS231N_GRADER_SESSION"
 
 
-def kill_marked(marker):
-    """SIGKILL every process whose environment carries ``marker``: children that left the
-    kernel's process group (setsid, double fork) inherit it. Linux only (/proc)."""
+def marked_processes(marker):
+    """{pid: (parent pid, command line)} of the processes whose environment carries
+    ``marker``: children that left the kernel's process group (setsid, double fork)
+    inherit it. Linux only (/proc)."""
     needle = ("%s=%s" % (MARKER_VARIABLE, marker)).encode()
+    found = {}
     for entry in Path("/proc").glob("[0-9]*"):
         try:
             if int(entry.name) != os.getpid() and needle in (entry / "environ").read_bytes().split(b"\0"):
-                os.kill(int(entry.name), signal.SIGKILL)
-        except (OSError, ValueError):  # gone already, or not ours to read
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                found[int(entry.name)] = (parent, (entry / "cmdline").read_bytes())
+        except (OSError, ValueError, IndexError):  # gone already, or not ours to read
             continue
+    return found
+
+
+def kill_marked(marker, spare=()):
+    """SIGKILL every process carrying ``marker`` but those in ``spare``."""
+    for pid in marked_processes(marker):
+        if pid not in spare:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                continue
+
+
+def _kernel_chain(processes):
+    """The kernel and the processes it runs under (bwrap): the topmost ipykernel process
+    and its marked ancestors. Forked children share its command line but not its parent."""
+    kernels = [pid for pid, (parent, cmd) in processes.items()
+               if b"ipykernel" in cmd and b"ipykernel" not in processes.get(parent, (0, b""))[1]]
+    chain = set()
+    for pid in kernels:
+        while pid in processes and pid not in chain:
+            chain.add(pid)
+            pid = processes[pid][0]
+    return chain
+
+
+class Watchdog(threading.Thread):
+    """Counts the session's processes twice a second; past the limit, kills all but the
+    kernel itself (RLIMIT_NPROC does not hold root, and counts every process of a user)."""
+
+    def __init__(self, marker, limit):
+        super().__init__(daemon=True)
+        self.marker, self.limit = marker, limit
+        self.stopped = threading.Event()
+        self.excess = 0  # times the limit was passed
+
+    def run(self):
+        while not self.stopped.wait(0.5):
+            processes = marked_processes(self.marker)
+            if len(processes) > self.limit:
+                self.excess += 1
+                kill_marked(self.marker, spare=_kernel_chain(processes))
+
+
+class CappedClient(NotebookClient):
+    """A notebook client that keeps at most ``output_cap`` bytes of a cell's output."""
+
+    output_cap = None
+    output_used = 0
+
+    def output(self, outs, msg, display_id, cell_index):
+        if self.output_cap is None:
+            return super().output(outs, msg, display_id, cell_index)
+        content = msg.get("content", {})
+        size = len(json.dumps(content, default=str))
+        room = self.output_cap - self.output_used
+        self.output_used += size
+        if size <= room:
+            return super().output(outs, msg, display_id, cell_index)
+        if room <= 0:
+            return None
+        if msg.get("msg_type") == "stream":  # keep the part that fits
+            cut = dict(msg, content=dict(content, text=str(content.get("text", ""))[:room]))
+            super().output(outs, cut, display_id, cell_index)
+        outs.append(nbformat.v4.new_output("stream", name="stderr", text=OUTPUT_CUT % self.output_cap))
+        return None
+
+
+OUTPUT_CUT = "\n[grader: output past %d bytes was cut]\n"
 
 
 @dataclass
@@ -71,19 +150,25 @@ class CellOutcome:
 
 
 class KernelSession:
-    """One kernel in a work folder, with restart and replay."""
+    """One kernel in a work folder, inside a sandbox, with restart and replay."""
 
-    def __init__(self, workdir, env=None, kernel_name="python3", startup_timeout=60, home=None):
+    def __init__(self, workdir, env=None, kernel_name="python3", startup_timeout=60, home=None, sandbox=None):
         self.workdir = str(workdir)
+        self.work_root = Path(workdir).parent  # the work folder, home and sockets live here
         self.env = env
         self.marker = uuid.uuid4().hex
-        self.home = Path(home) if home else Path(workdir).parent / "home"  # the kernel's own HOME
+        self.home = Path(home) if home else self.work_root / "home"  # the kernel's own HOME
         self.home.mkdir(parents=True, exist_ok=True)
         self.kernel_name = kernel_name
         self.startup_timeout = startup_timeout
+        self.sandbox = sandbox or Sandbox("rlimits")
         self.client = None
+        self.watchdog = None
         self.history: list[str] = []  # sources that ran without killing the kernel
         self.restarts = 0
+        self.phase = ""  # what is running, for the grader-access events: "cell 7", an item's name
+        self.access: list[dict] = []  # grader-access attempts the kernel's audit hook reported
+        self._channel = None
 
     def __enter__(self):
         self._start()
@@ -94,7 +179,7 @@ class KernelSession:
 
     def _start(self):
         scratch = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("")])
-        self.client = NotebookClient(
+        self.client = CappedClient(
             scratch, kernel_name=self.kernel_name, allow_errors=True,
             interrupt_on_timeout=True, startup_timeout=self.startup_timeout,
             error_on_timeout={"ename": TIMEOUT_ENAME, "evalue": "cell timed out", "traceback": []},
@@ -102,18 +187,40 @@ class KernelSession:
             resources={"metadata": {"path": self.workdir}})
         self.client.log.setLevel(logging.CRITICAL)
         self.client.on_cell_executed = self._remember_reply
-        self.client.km = self.client.create_kernel_manager()
+        self.client.km = km = self.client.create_kernel_manager()
+        spec = km.kernel_spec
+        km._kernel_spec = KernelSpec(argv=self.sandbox.wrap(spec.argv, self.work_root, self.workdir),
+                                     display_name=spec.display_name, language=spec.language,
+                                     interrupt_mode=spec.interrupt_mode, metadata=spec.metadata)
+        if self.sandbox.uses_ipc:  # no network inside: Unix sockets in the work folder
+            sockets = self.work_root / "ipc"
+            sockets.mkdir(exist_ok=True)
+            km.transport, km.ip = "ipc", str(sockets / "kernel")
+            km.connection_file = str(sockets / ("kernel-%d.json" % self.restarts))
         env = dict(kernel_environment(self.home) if self.env is None else self.env, **SINGLE_THREAD)
         env[MARKER_VARIABLE] = self.marker
-        kwargs = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
-        self.client.start_new_kernel(cwd=self.workdir, **kwargs)
+        self._channel, writer = os.pipe()  # the audit hook's reports; only the kernel can write
+        os.set_blocking(self._channel, False)
+        env[CHANNEL_VARIABLE] = str(writer)
+        kwargs = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env,
+                  "preexec_fn": self.sandbox.preexec(), "pass_fds": (writer,)}
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # "pass_fds overriding close_fds": wanted
+                self.client.start_new_kernel(cwd=self.workdir, **kwargs)
+        finally:
+            os.close(writer)
         self.client.start_new_kernel_client()
+        self.watchdog = Watchdog(self.marker, self.sandbox.limits.processes)
+        self.watchdog.start()
 
     def _remember_reply(self, cell, cell_index, execute_reply):
         self._reply = (execute_reply or {}).get("content", {})
 
     def close(self):
         """Stop the kernel, then every process that still carries this session's marker."""
+        if self.watchdog is not None:
+            self.watchdog.stopped.set()
         if self.client is not None and self.client.km is not None:
             try:
                 self.client._cleanup_kernel()
@@ -121,6 +228,10 @@ class KernelSession:
                 pass
         self.client = None
         kill_marked(self.marker)
+        if self._channel is not None:
+            self._read_channel(alive=False)
+            os.close(self._channel)
+            self._channel = None
 
     def restart(self, replay=True):
         """Start a fresh kernel and, by default, replay the recorded history."""
@@ -131,8 +242,11 @@ class KernelSession:
             for source in self.history:
                 self._execute(source, timeout=None, record=False)
 
-    def run(self, source, timeout, record=True, index=-1) -> CellOutcome:
-        """Execute one cell; on a dead or stuck kernel restart it (and replay)."""
+    def run(self, source, timeout, record=True, index=-1, capped=False) -> CellOutcome:
+        """Execute one cell; on a dead or stuck kernel restart it (and replay). ``capped``:
+        keep only the sandbox's output allowance of what the cell prints."""
+        self.client.output_cap = self.sandbox.limits.output_bytes if capped else None
+        self.client.output_used = 0
         outcome = self._execute(source, timeout, record, index)
         if outcome.status == "dead":
             self.restart()
@@ -155,9 +269,33 @@ class KernelSession:
         except CellTimeoutError as exc:  # only raised for iopub stalls
             return CellOutcome(index, "timeout", TIMEOUT_ENAME, str(exc), seconds=time.monotonic() - start)
         outcome = _outcome(index, cell, self._reply, time.monotonic() - start)
+        self._read_channel(alive=outcome.status in ("ok", "error"))
         if record and outcome.status in ("ok", "error"):
             self.history.append(source)
         return outcome
+
+    def _read_channel(self, alive):
+        """Collect the audit hook's reports. The channel closing under a live kernel means
+        student code closed or replaced the grader's descriptor: that is reported too."""
+        data = b""
+        while True:
+            try:
+                chunk = os.read(self._channel, 65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                if alive and not any(e.get("event") == "channel" for e in self.access):
+                    self.access.append({"event": "channel", "target": "the grader's audit channel was closed",
+                                        "frames": [], "phase": self.phase})
+                break
+            data += chunk
+        for line in data.decode(errors="replace").splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict) and len(self.access) < 100:
+                self.access.append(dict(event, phase=self.phase))
 
 
 def _outcome(index, cell, reply, seconds) -> CellOutcome:
@@ -188,10 +326,11 @@ def execute_notebook(nb, session: KernelSession, cell_timeout, on_cell=None, ret
     for index, cell in enumerate(executed.cells):
         if cell.cell_type != "code" or not cell.source.strip():
             continue
-        outcome = session.run(cell.source, cell_timeout, index=index)
+        session.phase = "cell %d" % index
+        outcome = session.run(cell.source, cell_timeout, index=index, capped=True)
         second = retry(cell.source, outcome) if retry and outcome.status == "error" else None
         if second:
-            outcome.retried = session.run(second, cell_timeout, index=index).status
+            outcome.retried = session.run(second, cell_timeout, index=index, capped=True).status
         cell.outputs = outcome.outputs
         outcomes.append(outcome)
         if on_cell:

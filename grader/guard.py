@@ -1,30 +1,68 @@
 """An audit hook installed in the kernel before any student code runs.
 
-It refuses imports of the grader's own packages (``reference``, ``grader``) and opening
-files under their folders, so student code cannot call the reference solution or read
-the grader. ``sys.addaudithook`` hooks cannot be removed by later code. The grader's
-probe never needs either: it sends its code as source text.
+It refuses imports of the grader's own packages (``reference``, ``grader``); reading
+the grader's folders, the TA's HOME and the paths the caller hides (the report folder, a
+batch's other submissions); changing any file outside the work folder; and opening
+another process's ``/proc`` entries. Under bubblewrap most of this is out of sight
+anyway; under the rlimits fallback the hook is what keeps student code in its folder.
+``sys.addaudithook`` hooks cannot be removed by later code. Each refusal is also written,
+with the calling frames, to a pipe only the grader reads (``CHANNEL_VARIABLE`` names its
+descriptor), so the attempt is flagged even when the student's code catches the error.
+The grader's probe never needs either package: it sends its code as source text.
 """
-from pathlib import Path
+import os
 
-import grader
-import reference
+from .sandbox import GRADER_DIRS, private_paths, python_paths
 
 PROTECTED_PACKAGES = ("reference", "grader")
-PROTECTED_DIRS = tuple(str(Path(p.__file__).resolve().parent) for p in (grader, reference))
+CHANNEL_VARIABLE = "CS231N_GRADER_CHANNEL"
+CHANGES = ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "shutil.rmtree", "os.truncate", "os.chmod",
+           "os.chown", "os.utime", "os.link", "os.symlink", "shutil.copyfile", "shutil.move")
 
-KERNEL_GUARD = '''
-def _cs231n_grader_guard(packages=%r, folders=%r):
+HOOK = '''
+def _cs231n_grader_guard(packages=%r, grader=%r, refused=%r, allowed=%r, writable=%r, changes=%r, variable=%r):
+    import json
     import os
     import sys
 
+    channel = int(os.environ.pop(variable, "-1"))
+    write, dumps, getframe, getpid, realpath = os.write, json.dumps, sys._getframe, os.getpid, os.path.realpath
+    writing = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+    def under(path, folders):
+        return any(path == f or path.startswith(f.rstrip(os.sep) + os.sep) for f in folders)
+
+    def refuse(event, target, error, why):
+        frames, frame = [], getframe(2)
+        while frame is not None and len(frames) < 16:
+            code = frame.f_code
+            frames.append([code.co_filename, getattr(code, "co_qualname", code.co_name)])
+            frame = frame.f_back
+        try:
+            write(channel, (dumps({"event": event, "target": target, "frames": frames}) + "\\n").encode())
+        except (OSError, ValueError):
+            pass
+        raise error(why)
+
     def hook(event, args):
         if event == "import" and args and str(args[0]).split(".")[0] in packages:
-            raise ImportError("the grader's own modules cannot be imported by a submission")
+            refuse("import", str(args[0]), ImportError, "the grader's own modules cannot be imported by a submission")
         if event == "open" and args and isinstance(args[0], (str, bytes, os.PathLike)):
-            path = os.path.realpath(os.fsdecode(args[0]))
-            if any(path == f or path.startswith(f + os.sep) for f in folders):
-                raise PermissionError("the grader's files cannot be read by a submission")
+            path = realpath(os.fsdecode(args[0]))
+            mode, flags = args[1] if len(args) > 1 else None, args[2] if len(args) > 2 else 0
+            mutating = (isinstance(mode, str) and any(c in mode for c in "wax+")) or bool((flags or 0) & writing)
+            if mutating and not under(path, writable):
+                refuse("write", path, PermissionError, "a submission can only change files in its work folder")
+            if under(path, grader) or (under(path, refused) and not under(path, allowed)):
+                refuse("open", path, PermissionError, "the grader's files cannot be read by a submission")
+            parts = path.split(os.sep)
+            if len(parts) > 2 and parts[1] == "proc" and parts[2].isdigit() and int(parts[2]) != getpid():
+                refuse("open", path, PermissionError, "other processes cannot be inspected by a submission")
+        if event in changes:
+            for arg in args[:2]:
+                if isinstance(arg, (str, bytes, os.PathLike)) and not under(realpath(os.fsdecode(arg)), writable):
+                    refuse("write", realpath(os.fsdecode(arg)), PermissionError,
+                           "a submission can only change files in its work folder")
     sys.addaudithook(hook)
     for name in list(sys.modules):
         if name.split(".")[0] in packages:
@@ -33,4 +71,14 @@ def _cs231n_grader_guard(packages=%r, folders=%r):
 
 _cs231n_grader_guard()
 del _cs231n_grader_guard
-''' % (PROTECTED_PACKAGES, PROTECTED_DIRS)
+'''
+
+
+def kernel_guard(work_root, hidden=()):
+    """The hook's source for a kernel whose work folder is ``work_root``."""
+    work_root = os.path.realpath(str(work_root))
+    grader = [str(d) for d in GRADER_DIRS]
+    refused = private_paths(hidden)
+    allowed = python_paths() + [work_root]
+    writable = [work_root, "/dev"]
+    return HOOK % (PROTECTED_PACKAGES, grader, refused, allowed, writable, CHANGES, CHANNEL_VARIABLE)

@@ -360,10 +360,8 @@ class _Capped(io.StringIO):
 
 
 class Probe:
-    """Entry point kept in the kernel between requests."""
-
-    def __init__(self, reference_sources):
-        self.reference = Reference(reference_sources)
+    """Entry point kept in the kernel between requests. It holds no reference: each request
+    brings the few reference functions it needs, dropped when it is done."""
 
     def run(self, request_text):
         from IPython.display import publish_display_data
@@ -371,7 +369,7 @@ class Probe:
         captured = _Capped()
         with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
             try:
-                result = OPS[req["op"]](req, self.reference)
+                result = OPS[req["op"]](req, Reference(req.pop("reference", {})))
             except STUDENT_ERRORS as exc:
                 result = {"error": _error(exc, "probe")}
         result["nonce"] = req["nonce"]

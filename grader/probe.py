@@ -7,6 +7,7 @@ given functions (the reference, for calibration and tests).
 """
 from __future__ import annotations
 
+import ast
 import json
 import secrets
 from pathlib import Path
@@ -16,12 +17,39 @@ from .kernel_probe import MIME, PLAIN_KEYS, decode, encode
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
 REFERENCE_MODULES = ("rnn_layers", "optim", "coco_utils", "captioning_solver")
+GIVEN_FUNCTIONS = ("affine_forward", "affine_backward", "sigmoid")  # students receive these
 PROBE_NAME = "_cs231n_grader_probe"
 
 
 def reference_sources():
-    """Source of the grader's modules that may stand in for a student's inside the kernel."""
+    """Source of the grader's modules that may stand in for a student's (in-process use)."""
     return {name: (REFERENCE_DIR / (name + ".py")).read_text() for name in REFERENCE_MODULES}
+
+
+def kernel_reference(needed):
+    """The reference a kernel may hold for one request: the given modules, and of the graded
+    functions only ``needed`` and those they call. The reference of a function being graded
+    never enters the student's kernel, so student code cannot find it there."""
+    sources = reference_sources()
+    tree = ast.parse(sources["rnn_layers"])
+    functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    keep, todo = set(GIVEN_FUNCTIONS), [n for n in needed if n in functions]
+    while todo:
+        name = todo.pop()
+        if name not in keep:
+            keep.add(name)
+            todo.extend(n.id for n in ast.walk(functions[name]) if isinstance(n, ast.Name) and n.id in functions)
+    tree.body = [node for node in tree.body if not isinstance(node, ast.FunctionDef) or node.name in keep]
+    sources["rnn_layers"] = ast.unparse(tree)
+    return sources
+
+
+def _needed(fields):
+    """Reference functions a request asks the kernel to use in place of the student's."""
+    calls = fields.get("calls", [fields])
+    names = {name for call in calls for name in call.get("patch", [])}
+    names.update(call["forward"] for call in calls if call.get("forward_impl") == "reference")
+    return sorted(names)
 
 
 class KernelBackend:
@@ -36,8 +64,8 @@ class KernelBackend:
         code = ("import types as _t\n"
                 "_m = _t.ModuleType('_cs231n_grader_probe_module')\n"
                 "exec(compile(%r, '<grader probe>', 'exec'), vars(_m))\n"
-                "%s = _m.Probe(%r)\n"
-                "del _t, _m\n") % (source, PROBE_NAME, reference_sources())
+                "%s = _m.Probe()\n"
+                "del _t, _m\n") % (source, PROBE_NAME)
         outcome = self.session.run(code, timeout=60, record=False)
         if outcome.status != "ok":
             raise RuntimeError("could not install the probe in the kernel: %s %s" % (outcome.ename, outcome.evalue))
@@ -55,7 +83,7 @@ class KernelBackend:
             except RuntimeError as exc:  # the notebook left a kernel that cannot run the probe
                 return {"error": {"stage": "probe", "ename": "ProbeUnavailable", "evalue": str(exc), "traceback": ""}}
         nonce = secrets.token_hex(8)
-        text = json.dumps(encode(dict(fields, op=op, nonce=nonce)))
+        text = json.dumps(encode(dict(fields, op=op, nonce=nonce, reference=kernel_reference(_needed(fields)))))
         outcome = self.session.run("%s.run(%r)" % (PROBE_NAME, text), timeout=timeout, record=False)
         if outcome.status == "dead":
             return {"dead": True}

@@ -103,6 +103,11 @@ def summary(results, report_path=None) -> str:
             lines.append("            hint: " + item["hint"])
     if results.get("skipped"):
         lines.append("  not run in this pre-check: %s" % ", ".join(results["skipped"]))
+    for rule in results.get("policy", []):
+        if not rule["passed"]:
+            consequence = {"zero": "score set to 0", "penalty": "-%g points" % rule["deduction"]}.get(
+                rule["action"], "warning")
+            lines.append("  rule %s broken (%s): %s" % (rule["rule"], consequence, rule["message"]))
     supplied = results["execution"].get("supplied")
     if supplied:
         lines.append("  given files supplied by the grader: %s" % ", ".join(supplied))

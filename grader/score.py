@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from . import __version__
+from .policy import apply
 
 STATUSES = ("passed", "failed", "error", "missing", "not_implemented", "timeout")
 ANSWER = re.compile(r"^\s*(\*\*|#+\s*)?\s*(your\s+)?answer\s*:?\s*(\*\*)?\s*:?", re.IGNORECASE)
@@ -11,15 +12,25 @@ ANSWER_LINE = re.compile(r"^\s*(\*\*|#+\s*)?\s*(your\s+)?answer\s*:?", re.IGNORE
 QUESTION = re.compile(r"inline\s+question\s*(\d+)", re.IGNORECASE)
 
 
-def item_result(item, settings, verdict, source=None):
-    """One entry of results.json ``items``."""
+def item_result(item, settings, verdict, source=None, flags=()):
+    """One entry of results.json ``items``. ``flags``: grader-access attempts that touched
+    the item; it then earns nothing, whatever its checks say."""
     max_score = settings.points(item.name)
     status = verdict.status if verdict.status in STATUSES else "error"
+    checks = [c.to_dict() for c in verdict.checks]
+    problem = verdict.problem
+    if flags:
+        status = "failed"
+        problem = "flagged: the submission tried to reach the grader (%s); an item it touched earns nothing" \
+            % "; ".join(sorted(set(flags))[:3])
+        checks.append({"name": "integrity: no grader access", "kind": "integrity", "visibility": "public",
+                       "metric": "attempts", "value": len(flags), "threshold": 0, "passed": False,
+                       "message": problem})
     entry = {
         "name": item.name, "score": max_score if status == "passed" else 0.0, "max_score": max_score,
-        "status": status, "checks": [c.to_dict() for c in verdict.checks],
-        "hint": _hint(verdict), "message": verdict.problem, "notes": verdict.notes,
-        "output": verdict.output[-5000:],
+        "status": status, "checks": checks,
+        "hint": _hint(verdict), "message": problem, "notes": verdict.notes,
+        "output": verdict.output[-5000:], "flagged": sorted(set(flags)),
     }
     if source and status != "passed":
         entry["source"] = source
@@ -67,12 +78,14 @@ def manual_entries(settings, nb):
 
 def results(submission_id, settings, items, manual, *, seed, elapsed, public_only, execution, policy=(),
             skipped=()):
-    """The results.json object (schema in DESIGN.md); totals derived from items."""
+    """The results.json object (schema in DESIGN.md); totals derived from items, less the
+    deductions of failed policy rules."""
     automatic_max = sum(i["max_score"] for i in items)
     manual_max = sum(m["max_score"] for m in manual)
+    final, deducted = apply(sum(i["score"] for i in items), policy)
     return {
         "submission": submission_id, "assignment": settings.name,
-        "score": round(sum(i["score"] for i in items), 6),
+        "score": round(final, 6), "policy_deduction": round(deducted, 6),
         "max_score": automatic_max + manual_max, "automatic_max_score": automatic_max,
         "items": items, "policy": list(policy), "manual": manual,
         "execution": execution, "public_only": public_only, "skipped": list(skipped),
