@@ -1,0 +1,124 @@
+"""The sandbox: levels, limits, the output cap, the process watchdog, the audit channel,
+and what the kernel may hold of the reference."""
+import time
+
+import pytest
+
+from grader import sandbox
+from grader.assignment import load
+from grader.errors import UsageError
+from grader.execute import KernelSession, marked_processes
+from grader.guard import kernel_guard
+from grader.integrity import touched
+from grader.items import BY_NAME, REGISTRY
+from grader.probe import kernel_reference
+
+BWRAP = sandbox.bubblewrap_status()[0]
+LEVELS = ["rlimits"] + (["bubblewrap"] if BWRAP else [])
+
+
+def _session(tmp_path, level, **limits):
+    work = tmp_path / "submission"
+    work.mkdir()
+    box = sandbox.choose(dict(limits, isolation=level))
+    return KernelSession(work, sandbox=box)
+
+
+@pytest.mark.skipif(not BWRAP, reason="bubblewrap cannot create namespaces on this machine")
+def test_inside_bubblewrap_the_grader_network_and_other_processes_are_out_of_sight():
+    lines = sandbox.self_test(sandbox.choose({"isolation": "bubblewrap"}))
+    assert "sees the grader's files: no" in lines
+    assert any(line.startswith("network: unreachable") for line in lines)
+    assert "sees other processes: 1" in lines and "can write outside its folder: no" in lines
+
+
+def test_fallback_applies_the_configured_memory_limit():
+    lines = sandbox.self_test(sandbox.choose({"isolation": "rlimits", "memory_mb": 3000}))
+    assert "memory limit: 3000 MB" in lines
+
+
+@pytest.mark.parametrize("table, message", [({"memory_mb": -1}, "memory_mb"), ({"isolation": "docker"}, "isolation"),
+                                            ({"procs": 3}, "unknown sandbox setting procs")])
+def test_bad_sandbox_settings_are_usage_errors(tmp_path, table, message):
+    toml = tmp_path / "a.toml"
+    toml.write_text('extends = "rnn"\n[sandbox]\n' + "".join("%s = %r\n" % kv for kv in table.items()).replace("'", '"'))
+    with pytest.raises(UsageError, match=message):
+        load(str(toml))
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_output_past_the_cap_is_cut_with_a_note_and_memory_errors_stay_in_the_cell(tmp_path, level):
+    with _session(tmp_path, level, output_bytes=10_000, memory_mb=2048) as session:
+        printed = session.run("for i in range(2000): print('x' * 99)", timeout=30, capped=True)
+        big = session.run("import numpy as np\na = np.ones(10**10)", timeout=30, capped=True)
+        after = session.run("print('alive')", timeout=30, capped=True)
+    text = "".join(o.get("text", "") for o in printed.outputs)
+    assert 9_000 < len(text) < 11_000 and "output past 10000 bytes was cut" in text
+    assert big.status == "error" and big.ename == "MemoryError"
+    assert after.outputs[0]["text"] == "alive\n"
+
+
+def test_watchdog_kills_processes_past_the_limit_but_not_the_kernel(tmp_path):
+    fork = ("import os, time\npids = []\nfor _ in range(40):\n    pid = os.fork()\n"
+            "    if pid == 0:\n        time.sleep(60)\n        os._exit(0)\n    pids.append(pid)\ntime.sleep(2)\n"
+            "print(sum(1 for p in pids if os.waitpid(p, os.WNOHANG)[0]))")
+    with _session(tmp_path, "rlimits", processes=10) as session:
+        outcome = session.run(fork, timeout=30)
+        alive = session.run("print('alive')", timeout=30)
+        assert len(marked_processes(session.marker)) <= 12
+        assert session.watchdog.excess >= 1
+    assert int(outcome.outputs[0]["text"]) >= 25  # children reaped: the watchdog killed them
+    assert alive.outputs[0]["text"] == "alive\n"
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_audit_hook_refuses_and_reports_grader_access_with_its_phase(tmp_path, level):
+    with _session(tmp_path, level) as session:
+        session.run(kernel_guard(session.work_root), timeout=30)
+        session.phase = "cell 3"
+        imported = session.run("try:\n    import reference\nexcept ImportError as e:\n    print(e)", timeout=30)
+        session.phase = "cell 4"
+        written = session.run("open('/etc/passwd-grader-test', 'w')", timeout=30)
+        session.phase = "cell 5"
+        fine = session.run("open('mine.txt', 'w').write('ok')", timeout=30)
+    assert "cannot be imported" in imported.outputs[0]["text"]
+    assert written.ename == "PermissionError" and fine.status == "ok"
+    assert [(a["event"], a["target"], a["phase"]) for a in session.access] == [
+        ("import", "reference", "cell 3"), ("write", "/etc/passwd-grader-test", "cell 4")]
+
+
+def test_closing_the_audit_channel_is_reported(tmp_path):
+    with _session(tmp_path, "rlimits") as session:
+        session.run(kernel_guard(session.work_root), timeout=30)
+        fd = session.run("import os\nprint(os.environ.get('CS231N_GRADER_CHANNEL'))", timeout=30)
+        assert fd.outputs[0]["text"].strip() == "None"  # the hook took it out of the environment
+        session.run("import os\nfor fd in range(3, 256):\n    try:\n        os.fstat(fd)\n    except OSError:\n"
+                    "        continue\n    if os.path.stat.S_ISFIFO(os.fstat(fd).st_mode):\n        os.close(fd)",
+                    timeout=30)
+    assert [a["event"] for a in session.access] == ["channel"]
+
+
+def test_an_attempt_touches_the_probed_item_the_functions_on_its_stack_or_its_cell():
+    items = [i for i in REGISTRY if i.kind != "manual"]
+    probe = {"event": "import", "phase": "rnn_forward", "frames": []}
+    assert touched(probe, items, {}, {}) == {"rnn_forward"}
+    stack = {"event": "open", "phase": "cell 9", "frames": [["/tmp/x.py", "word_embedding_forward"]]}
+    assert touched(stack, items, {}, {}) == {"word_embedding_forward", "word_embedding_backward"}
+    module = {"event": "import", "phase": "cell 2", "frames": [["/w/cs231n/rnn_layers.py", "<module>"]]}
+    found = {"rnn_step_forward": "cs231n/rnn_layers.py", "CaptioningRNN.loss": "cs231n/classifiers/rnn.py"}
+    assert touched(module, items, found, {}) == {"rnn_step_forward"}
+    cell = {"event": "import", "phase": "cell 7", "frames": [["<cell>", "<module>"]]}
+    cells = {7: "from reference.rnn_layers import rnn_step_backward\nx = 1"}
+    assert touched(cell, items, {}, cells) == {"rnn_step_backward"}
+    assert touched({"event": "import", "phase": "cell 7", "frames": []}, items, {}, {7: "import reference"}) == set()
+
+
+def test_kernel_holds_only_the_reference_functions_a_request_needs():
+    source = kernel_reference(["rnn_forward"])["rnn_layers"]
+    assert "def rnn_forward" in source and "def rnn_step_forward" in source  # what it calls
+    for graded in ("def rnn_backward", "def rnn_step_backward", "def word_embedding_forward",
+                   "def temporal_softmax_loss"):
+        assert graded not in source
+    assert "def affine_forward" in kernel_reference([])["rnn_layers"]  # given to students anyway
+    assert "def rnn_forward" not in kernel_reference([])["rnn_layers"]
+    assert BY_NAME["rnn_backward"].backward == "rnn_backward"
