@@ -4,10 +4,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
-from . import assignment, report, sandbox
+from . import assignment, batch, classroom, gradebook, gradescope, manual, report, sandbox
 from .errors import UsageError
 from .pipeline import grade
 
@@ -33,6 +34,17 @@ def _parser():
     p.add_argument("--demo", action="store_true", help="grade the bundled example submission")
     p.add_argument("--check-sandbox", action="store_true",
                    help="say what isolation this machine gives student code, and exit")
+    batch_group = p.add_argument_group("a class at once (a folder or zip of many submissions, an LMS download)")
+    batch_group.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                             help="submissions graded at once (default: the number of cores)")
+    batch_group.add_argument("--force", action="store_true", help="regrade what an earlier run already graded")
+    batch_group.add_argument("--roster", help="a Canvas gradebook export (CSV) that fills names, SIS ids, sections")
+    batch_group.add_argument("--canvas-assignment-id", help="the Canvas assignment id, for canvas.csv's column")
+    batch_group.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="grade on this Dask cluster")
+    batch_group.add_argument("--merge-manual", metavar="FILE.csv",
+                             help="fold the TA's points for manual items into the batch in --out, and exit")
+    p.add_argument("--gradescope-autograder", metavar="OUT.zip",
+                   help="write a Gradescope autograder zip for --assignment, and exit")
     return p
 
 
@@ -56,40 +68,108 @@ def run(argv=None) -> int:
     if args.check_sandbox:
         print("\n".join(sandbox.machine_report(assignment.load(args.assignment).raw.get("sandbox"))))
         return 0
+    if args.merge_manual:
+        return _merge_manual(args)
+    if args.gradescope_autograder:
+        try:
+            path = gradescope.build_autograder(args.gradescope_autograder, args.assignment)
+        except OSError as exc:
+            raise UsageError("cannot write %s: %s" % (args.gradescope_autograder, exc.strerror or exc)) from None
+        print("wrote %s: upload it on Gradescope's Configure Autograder page (Ubuntu 22.04 base image)" % path)
+        return 0
     if args.demo:
         args.submissions = [str(DEMO)]
     if not args.submissions:
         raise UsageError("give a submission to grade (or --demo)")
     if args.timeout is not None and args.timeout <= 0:
         raise UsageError("--timeout must be a positive number of seconds")
+    if args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
     settings = assignment.load(args.assignment).with_timeouts(cell=args.timeout)
     for path in args.submissions:
         if not Path(path).exists():
             raise UsageError("%s: no such file or folder" % path)
     _check_writable(Path(args.out))
-    status = 0
-    for path in args.submissions:
-        try:
-            results = grade(path, settings, seed=args.seed, public_only=args.public_only, progress=_progress,
-                            hidden=(args.out,))
-        except UsageError:
-            raise
-        except Exception as exc:  # the grader failed on this submission; go on with the rest
-            print("grade: internal error on %s: %s: %s" % (path, type(exc).__name__, exc), file=sys.stderr)
-            status = 1
-            continue
-        try:
-            folder = report.write_reports(results, Path(args.out))
-        except OSError as exc:
-            raise UsageError("cannot write reports to %s: %s" % (args.out, exc.strerror or exc)) from None
-        if sys.stderr.isatty():
-            sys.stderr.write("\r\033[K")
-        if args.json:
-            print(json.dumps(results), flush=True)
-            print(report.summary(results, folder / "report.html"), file=sys.stderr)
-        else:
-            print(report.summary(results, folder / "report.html"), flush=True)
-    return status
+    roster = _roster(args.roster)
+    staging = Path(args.out) / ".staging"  # unpacked inputs; left over by a killed run, so cleared first
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        jobs, unrecognised, is_batch = batch.expand(args.submissions, staging)
+        if is_batch or len(jobs) > 1:
+            return _grade_class(args, settings, jobs, unrecognised, roster)
+        return _grade_one(args, settings, jobs[0].staged)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _roster(path):
+    if path is None:
+        return None
+    try:
+        return gradebook.read_roster(path)
+    except (OSError, ValueError, KeyError) as exc:
+        raise UsageError("cannot read the roster %s: %s" % (path, exc)) from None
+
+
+def _grade_one(args, settings, path) -> int:
+    try:
+        results = grade(path, settings, seed=args.seed, public_only=args.public_only, progress=_progress,
+                        hidden=(args.out,))
+    except UsageError:
+        raise
+    except Exception as exc:  # the grader failed on this submission
+        print("grade: internal error on %s: %s: %s" % (path, type(exc).__name__, exc), file=sys.stderr)
+        return 1
+    try:
+        folder = report.write_reports(results, Path(args.out))
+    except OSError as exc:
+        raise UsageError("cannot write reports to %s: %s" % (args.out, exc.strerror or exc)) from None
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\033[K")
+    if args.json:
+        print(json.dumps(results), flush=True)
+        print(report.summary(results, folder / "report.html"), file=sys.stderr)
+    else:
+        print(report.summary(results, folder / "report.html"), flush=True)
+    return 0
+
+
+def _grade_class(args, settings, jobs, unrecognised, roster) -> int:
+    out = Path(args.out)
+    print("grading %d submissions with %s (%s)%s" % (
+        len(jobs), args.scheduler or "%d jobs" % args.jobs, settings.title,
+        "; %d files not recognised (listed in summary.html)" % len(unrecognised) if unrecognised else ""),
+        file=sys.stderr)
+    echo = (lambda record: print(json.dumps(record), flush=True)) if args.json else None
+    try:
+        outcome = classroom.grade_class(
+            jobs, unrecognised, settings, args.assignment, out, workers=args.jobs, seed=args.seed,
+            force=args.force, public_only=args.public_only, timeout=args.timeout, roster=roster,
+            canvas_id=args.canvas_assignment_id, scheduler=args.scheduler, hidden=args.submissions,
+            on_record=echo)
+    except RuntimeError as exc:  # no Dask, an unreachable scheduler
+        raise UsageError(str(exc)) from None
+    text = sys.stderr if args.json else sys.stdout
+    print("graded %d, reused %d from an earlier run, %d could not be graded; %d files not recognised" % (
+        outcome.graded, outcome.cached, outcome.failed, len(outcome.unrecognised)), file=text)
+    if outcome.unplaced:
+        print("not in canvas.csv (no Canvas id; give --roster): %s" % ", ".join(outcome.unplaced), file=text)
+    print("gradebook: %s\nsummary: %s" % (out / "gradebook.csv", out / "summary.html"), file=text)
+    if outcome.interrupted:
+        print("grade: interrupted; what finished is kept: run the same command again to grade the rest",
+              file=sys.stderr)
+        return 130
+    return 1 if outcome.internal else 0
+
+
+def _merge_manual(args) -> int:
+    out = Path(args.out)
+    updated = manual.merge_manual(out, args.merge_manual)
+    _, info = classroom.reload(out)
+    settings = assignment.load(info.get("spec") or args.assignment)
+    classroom.rewrite_class_files(out, settings, _roster(args.roster), args.canvas_assignment_id)
+    print("merged manual points for %d students into %s" % (len(updated), out))
+    return 0
 
 
 def main(argv=None):
