@@ -127,6 +127,23 @@ def _stage(files, target: Path):
             destination = target / _package_place(f.name)
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(f.path, destination)
+    _unpack_nested(target)
+
+
+def _unpack_nested(folder: Path, depth=3):
+    """A student folder whose notebook is inside a zip (zipped, then uploaded to a
+    folder-per-student LMS): unpack its zips in our copy, a few levels deep at most."""
+    for _ in range(depth):
+        if any(folder.rglob("*.ipynb")):
+            return
+        zips = sorted(folder.rglob("*.zip"))
+        if not zips:
+            return
+        for archive in zips:
+            inside = archive.with_suffix("")
+            inside.mkdir(exist_ok=True)
+            _extract(archive, inside)
+            archive.unlink()
 
 
 def _package_place(name: str) -> str:

@@ -84,6 +84,11 @@ def grade_class(jobs, unrecognised, settings, spec, out: Path, *, workers=1, see
         outcome.interrupted = True
     finally:
         progress.close()
+        recorded = {r["student"]["id"] for r in outcome.records}
+        for job, _ in todo:  # cached just as the run was interrupted
+            record = _cached(out, job.key) if job.identity.id not in recorded else None
+            if record is not None:
+                _finish(out, job, record, outcome, cached=False, progress=None, on_record=on_record)
         outcome.records.sort(key=lambda r: r["student"]["id"])
         _write_class_files(out, outcome, settings, roster, canvas_id,
                            dict(info, finished=time.time(), elapsed_s=round(time.time() - started, 1),
@@ -121,15 +126,15 @@ def _finish(out, job, record, outcome, *, cached, progress, on_record):
     outcome.records.append(results)
     outcome.cached += cached
     outcome.graded += not cached
-    progress.update(label, failed="error" in results, cached=cached, note="(cached)" if cached else "")
+    if progress:
+        progress.update(label, failed="error" in results, cached=cached, note="(cached)" if cached else "")
     if on_record:
         on_record(results)
 
 
 def _write_class_files(out, outcome, settings, roster, canvas_id, info):
     records = outcome.records
-    items = [i.name for i in settings.items if i.kind != "manual"]
-    gradebook.write_gradebook(out / "gradebook.csv", records, items)
+    gradebook.write_gradebook(out / "gradebook.csv", records, [i.name for i in settings.items])
     students = [r["student"] for r in records]
     if roster is not None or any(s.get("source") == "canvas" for s in students):
         outcome.unplaced = gradebook.write_canvas_csv(out / "canvas.csv", records, settings.title, canvas_id,

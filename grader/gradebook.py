@@ -48,7 +48,7 @@ def write_canvas_csv(path, results, assignment_title, assignment_id, roster=None
         known = roster.get(canvas_id, {})
         rows.append([_text(known.get("Student") or student.get("name") or _student_id(result)), canvas_id,
                      known.get("SIS User ID", ""), known.get("SIS Login ID", ""), known.get("Section", ""),
-                     "" if "error" in result else _number(result["score"])])
+                     "" if "error" in result else _number(_total(result))])
     points_row = [POINTS_POSSIBLE, "", "", "", "", _number(possible)]
     _write_csv(Path(path), list(CANVAS_COLUMNS) + [column], [points_row] + rows)
     return unplaced
@@ -98,8 +98,13 @@ def _gradebook_row(result, item_names):
     failed_rules = "; ".join(p["rule"] for p in result.get("policy", []) if not p.get("passed"))
     problems = "; ".join("%s %s: %s" % (i["name"], i["status"], _short(i.get("message") or "", 120))
                          for i in result.get("items", []) if i["status"] in PROBLEM_STATUSES)
-    return (identity + [_number(result["score"]), _number(result["max_score"])] + points + statuses
+    return (identity + [_number(_total(result)), _number(result["max_score"])] + points + statuses
             + [late, _text(failed_rules), _text(_short(problems, ERROR_LENGTH)), "%s/report.html" % sid])
+
+
+def _total(result):
+    """Automatic points after course rules, plus hand-graded points once merged."""
+    return result.get("total_score", result["score"])
 
 
 def _canvas_id(student, roster):

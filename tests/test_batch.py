@@ -9,7 +9,9 @@ import sys
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
+import zipfile
 
 import classes
 
@@ -119,6 +121,56 @@ def test_merge_manual_folds_points_into_results_and_gradebook(graded, tmp_path):
     sid = "student00_1000"
     results = json.loads((out / sid / "results.json").read_text())
     assert results["manual"][0]["score"] == 4 and results["manual"][0]["comment"] == "good"
+    row = _gradebook(out)[sid]
+    assert row["inline_question_1"] == "4" and float(row["score"]) == results["score"] + 4
+    assert "TA&#39;s comment" in (out / sid / "report.html").read_text()
+    with open(out / "canvas.csv", newline="", encoding="utf-8") as f:
+        canvas_rows = {r[1]: r for r in csv.reader(f)}
+    assert float(canvas_rows["1000"][-1]) == results["score"] + 4
+
+
+def test_moodle_folders_nested_zips_and_plain_names(tmp_path):
+    moodle = tmp_path / "moodle"
+    for n, name in enumerate(["Ada Lovelace", "Alan Turing"]):
+        folder = moodle / ("%s_%d_assignsubmission_file_" % (name, 400 + n))
+        folder.mkdir(parents=True)
+        nbformat.write(classes.small_notebook("correct"), str(folder / "RNN_Captioning.ipynb"))
+    inner = tmp_path / "inner.zip"  # a student who zipped their folder, inside the Moodle download
+    with zipfile.ZipFile(inner, "w") as archive:
+        archive.writestr("hw3/RNN_Captioning.ipynb", nbformat.writes(classes.small_notebook("buggy")))
+    folder = moodle / "Grace Hopper_402_assignsubmission_file_"
+    folder.mkdir()
+    (folder / "hw3.zip").write_bytes(inner.read_bytes())
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    for name in ("jdoe", "asmith"):
+        nbformat.write(classes.small_notebook("correct"), str(plain / (name + ".ipynb")))
+    out = tmp_path / "out"
+    run = subprocess.run(GRADE + [str(moodle), str(plain), "--out", str(out), "--jobs", "2"], capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    book = _gradebook(out)
+    assert sorted(book) == ["ada_lovelace_400", "alan_turing_401", "asmith", "grace_hopper_402", "jdoe"]
+    assert book["ada_lovelace_400"]["name"] == "Ada Lovelace"
+    assert book["grace_hopper_402"]["rnn_step_backward_status"] == "failed"
+    assert book["jdoe"]["rnn_step_backward_status"] == "passed"
+    assert not (out / "canvas.csv").exists()  # nobody came from Canvas and no roster was given
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_what_finished(part, tmp_path):
+    out = tmp_path / "out"
+    process = subprocess.Popen(GRADE + [str(part), "--out", str(out), "--jobs", "2"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and len(list((out / ".cache").glob("*.json"))) < 3:
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    finished = len(list((out / ".cache").glob("*.json")))
+    book = _gradebook(out)
+    assert len(book) == finished >= 3  # the gradebook holds what finished, nothing half-done
+    assert all(row["score"] for row in book.values())
 
 
 def test_kill_9_mid_batch_then_rerun_gives_the_same_gradebook(part, graded, tmp_path):
