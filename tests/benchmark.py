@@ -1,8 +1,13 @@
-"""Benchmark (not a test): ``python tests/benchmark.py``.
+"""Benchmark (not a test): ``python tests/benchmark.py [single|batch]``.
 
-Times, in one run on the same solved notebook: bare nbclient execution, `grade`,
-`grade --public-only`, and the overfitting training alone in a kernel, then prints
-the ratios the README records. Kernels get one BLAS thread in every measurement.
+single (default): times, in one run on the same solved notebook, bare nbclient
+execution, `grade` (under bubblewrap when the machine has it, and under the rlimits
+fallback), `grade --public-only`, and the overfitting training alone in a kernel, then
+prints the ratios the README records. Kernels get one BLAS thread in every measurement.
+
+batch: a class of 100 small submissions (tests/classes.py, tests/batch.toml) graded
+with --jobs 1, --jobs 2 and then rerun from the cache, in one run, against grading
+20 of them one `grade` command at a time.
 """
 import os
 import platform
@@ -58,7 +63,9 @@ def training_alone(folder):
 def main(repeats=3):
     """Each measurement ``repeats`` times, interleaved; medians are reported."""
     settings = assignment.load("rnn")
-    runs = {"bare": [], "grade": [], "overfit": [], "training": [], "public": [], "alone": []}
+    runs = {"bare": [], "grade": [], "overfit": [], "training": [], "public": [], "alone": [], "rlimits": []}
+    fallback = assignment.load("rnn")
+    fallback.raw["sandbox"]["isolation"] = "rlimits"
     with tempfile.TemporaryDirectory() as tmp:
         folder = notebooks.build_submission("module", Path(tmp) / "sub", solutions="reference")
         notebooks.place_small_coco(folder)
@@ -70,11 +77,14 @@ def main(repeats=3):
             runs["overfit"].append(item["seconds"])
             runs["training"].append(item["train_seconds"])
             runs["public"].append(grade(folder, settings, seed=1, public_only=True)["elapsed_s"])
+            runs["rlimits"].append(grade(folder, fallback, seed=1)["elapsed_s"])
             runs["alone"].append(training_alone(folder))
     m = {k: statistics.median(v) for k, v in runs.items()}
     print("machine: %s, %d cores, Python %s; medians of %d runs" % (
         platform.machine(), os.cpu_count(), platform.python_version(), repeats))
-    for key, label in [("bare", "bare nbclient execution"), ("grade", "grade"),
+    level = full["execution"]["sandbox"]["level"]
+    for key, label in [("bare", "bare nbclient execution"), ("grade", "grade (%s)" % level),
+                       ("rlimits", "grade (rlimits fallback)"),
                        ("overfit", "  of which the overfit item"), ("training", "  of which its training"),
                        ("public", "grade --public-only"), ("alone", "overfit training alone")]:
         print("%-30s %6.1f s   %s" % (label, m[key], " ".join("%.1f" % v for v in runs[key])))
@@ -85,7 +95,42 @@ def main(repeats=3):
     print("public-only / bare                %.2f  (goal <= 1.20)" % (m["public"] / m["bare"]))
     print("overfit item / training alone     %.2f  (goal <= 1.05)" % (m["overfit"] / m["alone"]))
     print("overfit item / its own training   %.2f" % (m["overfit"] / m["training"]))
+    print("grade %s / grade rlimits    %.2f  (sandbox cost; goal <= 1.10)" % (level, m["grade"] / m["rlimits"]))
+
+
+def batch(size=100, sample=20):
+    """The class benchmark: --jobs 1, --jobs 2, the cached rerun, and one command per submission."""
+    import subprocess
+    import classes
+    toml = str(Path(__file__).with_name("batch.toml"))
+    roster = [("student%03d" % n, 5000 + n, "buggy" if n % 4 == 0 else "correct") for n in range(size)]
+    with tempfile.TemporaryDirectory() as tmp:
+        zip_path = classes.canvas_zip(Path(tmp) / "class.zip", roster)
+        times = {}
+        for label, out, extra in [("jobs 1", "one", ["--jobs", "1"]), ("jobs 2", "two", ["--jobs", "2"]),
+                                  ("cached rerun", "two", ["--jobs", "2"])]:
+            start = time.monotonic()
+            subprocess.run([sys.executable, "-m", "grader", str(zip_path), "--assignment", toml, "--seed", "3",
+                            "--out", str(Path(tmp) / out)] + extra, check=True, capture_output=True)
+            times[label] = time.monotonic() - start
+        notebooks_dir = Path(tmp) / "singles"
+        notebooks_dir.mkdir()
+        start = time.monotonic()
+        for n in range(sample):
+            path = notebooks_dir / ("s%d.ipynb" % n)
+            nbformat.write(classes.small_notebook("correct"), str(path))
+            subprocess.run([sys.executable, "-m", "grader", str(path), "--assignment", toml, "--seed", "3",
+                            "--out", str(Path(tmp) / "singles-out")], check=True, capture_output=True)
+        one_at_a_time = (time.monotonic() - start) / sample
+    print("machine: %s, %d cores, Python %s; %d submissions" % (platform.machine(), os.cpu_count(),
+                                                              platform.python_version(), size))
+    for label, seconds in times.items():
+        print("%-28s %7.1f s   %.2f s per submission" % (label, seconds, seconds / size))
+    print("%-28s %7.1f s   %.2f s per submission (mean of %d)" % ("one grade command each", one_at_a_time * size,
+                                                                 one_at_a_time, sample))
+    print("speed-up jobs 2 / jobs 1      %.2f  (goal >= 1.8)" % (times["jobs 1"] / times["jobs 2"]))
+    print("batch jobs 1 / one at a time  %.2f" % (times["jobs 1"] / (one_at_a_time * size)))
 
 
 if __name__ == "__main__":
-    main()
+    batch() if sys.argv[1:] == ["batch"] else main()
