@@ -12,7 +12,7 @@ import hashlib
 import json
 import shutil
 import zipfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from . import __version__
@@ -95,12 +95,13 @@ def expand(paths, staging: Path):
             continue
         batch = True
         submissions, skipped = group(entries)
-        unrecognised += skipped
+        unrecognised += [replace(u, path=Path(raw.name) / u.path.relative_to(container)) for u in skipped]
         for submission in submissions:
             target = staging / "students" / submission.identity.id
             if target.exists():
-                unrecognised += [Unrecognised(f.path, "a second submission for %s in another input: the first"
-                                              " is graded" % submission.identity.id) for f in submission.files]
+                unrecognised += [Unrecognised(Path(raw.name) / f.path.relative_to(container),
+                                              "a second submission for %s in another input: the first is graded"
+                                              % submission.identity.id) for f in submission.files]
                 continue
             _stage(submission.files, target)
             jobs.append(Job(submission.identity, target, [f.path.name for f in submission.superseded]))
