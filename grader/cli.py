@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from . import assignment, batch, classroom, gradebook, gradescope, manual, report, sandbox
@@ -91,8 +92,7 @@ def run(argv=None) -> int:
             raise UsageError("%s: no such file or folder" % path)
     _check_writable(Path(args.out))
     roster = _roster(args.roster)
-    staging = Path(args.out) / ".staging"  # unpacked inputs; left over by a killed run, so cleared first
-    shutil.rmtree(staging, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(prefix="grade-inputs-"))  # unpacked inputs, staged submissions
     try:
         jobs, unrecognised, is_batch = batch.expand(args.submissions, staging)
         if is_batch or len(jobs) > 1:
