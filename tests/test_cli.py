@@ -101,3 +101,18 @@ def test_json_stays_one_line_when_student_code_prints(tmp_path):
     assert len(lines) == 1
     item = json.loads(lines[0])["items"][0]
     assert item["name"] == "rnn_step_forward" and item["status"] == "passed"
+
+
+def test_check_sandbox_reports_what_it_checked_inside():
+    done = run_grade("--check-sandbox")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("isolation level: ")
+    assert "sees the grader's files: " in done.stdout and "memory limit: 4096 MB" in done.stdout
+
+
+def test_gradescope_autograder_zip_is_written(tmp_path):
+    import zipfile
+    done = run_grade("--gradescope-autograder", str(tmp_path / "autograder.zip"))
+    assert done.returncode == 0, done.stderr
+    names = zipfile.ZipFile(tmp_path / "autograder.zip").namelist()
+    assert "setup.sh" in names and "run_autograder" in names and "grader_src/grader/pipeline.py" in names
