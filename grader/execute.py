@@ -77,26 +77,14 @@ def kill_marked(marker, spare=()):
                 continue
 
 
-def _kernel_chain(processes):
-    """The kernel and the processes it runs under (bwrap): the topmost ipykernel process
-    and its marked ancestors. Forked children share its command line but not its parent."""
-    kernels = [pid for pid, (parent, cmd) in processes.items()
-               if b"ipykernel" in cmd and b"ipykernel" not in processes.get(parent, (0, b""))[1]]
-    chain = set()
-    for pid in kernels:
-        while pid in processes and pid not in chain:
-            chain.add(pid)
-            pid = processes[pid][0]
-    return chain
-
-
 class Watchdog(threading.Thread):
-    """Counts the session's processes twice a second; past the limit, kills all but the
-    kernel itself (RLIMIT_NPROC does not hold root, and counts every process of a user)."""
+    """Counts the session's processes twice a second; past the limit, kills all but
+    ``spare`` (the kernel and what runs it, present at its start). RLIMIT_NPROC does not
+    hold root, and counts every process of a user."""
 
-    def __init__(self, marker, limit):
+    def __init__(self, marker, limit, spare):
         super().__init__(daemon=True)
-        self.marker, self.limit = marker, limit
+        self.marker, self.limit, self.spare = marker, limit, spare
         self.stopped = threading.Event()
         self.excess = 0  # times the limit was passed
 
@@ -105,7 +93,7 @@ class Watchdog(threading.Thread):
             processes = marked_processes(self.marker)
             if len(processes) > self.limit:
                 self.excess += 1
-                kill_marked(self.marker, spare=_kernel_chain(processes))
+                kill_marked(self.marker, spare=self.spare)
 
 
 class CappedClient(NotebookClient):
@@ -189,9 +177,12 @@ class KernelSession:
         self.client.on_cell_executed = self._remember_reply
         self.client.km = km = self.client.create_kernel_manager()
         spec = km.kernel_spec
+        # Under bwrap a SIGINT to the process group would kill bwrap (and the kernel with it):
+        # interrupts go as messages on the control channel instead.
+        interrupt = "message" if self.sandbox.level == "bubblewrap" else spec.interrupt_mode
         km._kernel_spec = KernelSpec(argv=self.sandbox.wrap(spec.argv, self.work_root, self.workdir),
                                      display_name=spec.display_name, language=spec.language,
-                                     interrupt_mode=spec.interrupt_mode, metadata=spec.metadata)
+                                     interrupt_mode=interrupt, metadata=spec.metadata)
         if self.sandbox.uses_ipc:  # no network inside: Unix sockets in the work folder
             sockets = self.work_root / "ipc"
             sockets.mkdir(exist_ok=True)
@@ -211,7 +202,7 @@ class KernelSession:
         finally:
             os.close(writer)
         self.client.start_new_kernel_client()
-        self.watchdog = Watchdog(self.marker, self.sandbox.limits.processes)
+        self.watchdog = Watchdog(self.marker, self.sandbox.limits.processes, spare=set(marked_processes(self.marker)))
         self.watchdog.start()
 
     def _remember_reply(self, cell, cell_index, execute_reply):

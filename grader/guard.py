@@ -3,8 +3,10 @@
 It refuses imports of the grader's own packages (``reference``, ``grader``); reading
 the grader's folders, the TA's HOME and the paths the caller hides (the report folder, a
 batch's other submissions); changing any file outside the work folder; and opening
-another process's ``/proc`` entries. Under bubblewrap most of this is out of sight
-anyway; under the rlimits fallback the hook is what keeps student code in its folder.
+another process's ``/proc`` entries; and, under the rlimits fallback only, starting other
+programs (a shell or a fresh interpreter would run without the hook). Under bubblewrap
+most of this is out of sight anyway; under the fallback the hook is what keeps student
+code in its folder (``ctypes`` can still get past it: SECURITY.md).
 ``sys.addaudithook`` hooks cannot be removed by later code. Each refusal is also written,
 with the calling frames, to a pipe only the grader reads (``CHANNEL_VARIABLE`` names its
 descriptor), so the attempt is flagged even when the student's code catches the error.
@@ -16,32 +18,42 @@ from .sandbox import GRADER_DIRS, private_paths, python_paths
 
 PROTECTED_PACKAGES = ("reference", "grader")
 CHANNEL_VARIABLE = "CS231N_GRADER_CHANNEL"
+PROGRAMS = ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "pty.spawn")
 CHANGES = ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "shutil.rmtree", "os.truncate", "os.chmod",
            "os.chown", "os.utime", "os.link", "os.symlink", "shutil.copyfile", "shutil.move")
 
 HOOK = '''
-def _cs231n_grader_guard(packages=%r, grader=%r, refused=%r, allowed=%r, writable=%r, changes=%r, variable=%r):
+def _cs231n_grader_guard(packages=%r, grader=%r, refused=%r, allowed=%r, writable=%r, changes=%r, programs=%r,
+                         variable=%r):
     import json
     import os
     import sys
 
     channel = int(os.environ.pop(variable, "-1"))
+    reported = set()
+    try:
+        os.set_blocking(channel, False)  # a full pipe drops reports rather than hanging the kernel
+    except OSError:
+        pass
     write, dumps, getframe, getpid, realpath = os.write, json.dumps, sys._getframe, os.getpid, os.path.realpath
     writing = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
     def under(path, folders):
         return any(path == f or path.startswith(f.rstrip(os.sep) + os.sep) for f in folders)
 
-    def refuse(event, target, error, why):
+    def refuse(event, target, error, why, report=True):
         frames, frame = [], getframe(2)
-        while frame is not None and len(frames) < 16:
+        while frame is not None and len(frames) < 12:
             code = frame.f_code
             frames.append([code.co_filename, getattr(code, "co_qualname", code.co_name)])
             frame = frame.f_back
-        try:
-            write(channel, (dumps({"event": event, "target": target, "frames": frames}) + "\\n").encode())
-        except (OSError, ValueError):
-            pass
+        key = (event, target, tuple(f[1] for f in frames))
+        if report and key not in reported and len(reported) < 200:  # each attempt once
+            reported.add(key)
+            try:
+                write(channel, (dumps({"event": event, "target": target, "frames": frames}) + "\\n").encode())
+            except (OSError, ValueError):
+                pass
         raise error(why)
 
     def hook(event, args):
@@ -58,6 +70,9 @@ def _cs231n_grader_guard(packages=%r, grader=%r, refused=%r, allowed=%r, writabl
             parts = path.split(os.sep)
             if len(parts) > 2 and parts[1] == "proc" and parts[2].isdigit() and int(parts[2]) != getpid():
                 refuse("open", path, PermissionError, "other processes cannot be inspected by a submission")
+        if event in programs:
+            refuse("program", str(args[0] if args else "")[:200], PermissionError,
+                   "starting other programs is not allowed in this sandbox", report=False)
         if event in changes:
             for arg in args[:2]:
                 if isinstance(arg, (str, bytes, os.PathLike)) and not under(realpath(os.fsdecode(arg)), writable):
@@ -74,11 +89,13 @@ del _cs231n_grader_guard
 '''
 
 
-def kernel_guard(work_root, hidden=()):
-    """The hook's source for a kernel whose work folder is ``work_root``."""
+def kernel_guard(work_root, hidden=(), programs=False):
+    """The hook's source for a kernel whose work folder is ``work_root``; ``programs``:
+    may student code start other programs (yes inside bubblewrap's namespaces)."""
     work_root = os.path.realpath(str(work_root))
     grader = [str(d) for d in GRADER_DIRS]
     refused = private_paths(hidden)
     allowed = python_paths() + [work_root]
     writable = [work_root, "/dev"]
-    return HOOK % (PROTECTED_PACKAGES, grader, refused, allowed, writable, CHANGES, CHANNEL_VARIABLE)
+    return HOOK % (PROTECTED_PACKAGES, grader, refused, allowed, writable, CHANGES, () if programs else PROGRAMS,
+                   CHANNEL_VARIABLE)

@@ -2,10 +2,11 @@
 
 The kernel's audit hook reports each refused attempt (importing the grader or the
 reference, reading their files, inspecting another process) with the calling frames;
-the session adds what was running (a notebook cell or an item's probe). An attempt
-touches the item being probed, the graded functions on its call stack, the graded
-functions of a student module it happened in while importing, and otherwise the
-graded functions defined by the notebook cell that ran it.
+the session adds what was running (a notebook cell or an item's probe). An attempt is
+charged to the first of: the innermost graded function on its call stack (the item that
+function is graded by); the graded functions of a student module it happened in while
+importing; the item being probed; the graded functions the notebook cell that ran it
+defines. A cheat thus costs its own item, not every item that calls it.
 """
 from __future__ import annotations
 
@@ -15,29 +16,27 @@ import re
 CELL_PHASE = re.compile(r"^cell (\d+)$")
 
 
-def function_items(items):
-    """{qualified function name: [item names]} for the items that call student functions."""
+def primary_items(items):
+    """{qualified function name: item name} for the function each item grades."""
     names = {}
     for item in items:
         if item.kind == "layer":
-            for fn in {item.forward, item.backward} - {None}:
-                names.setdefault(fn, []).append(item.name)
+            names[item.backward or item.forward] = item.name
         elif item.kind in ("model_loss", "sample"):
-            names.setdefault(item.name, []).append(item.name)
-        elif item.kind == "overfit":
-            names.setdefault("CaptioningRNN.loss", []).append(item.name)
+            names[item.name] = item.name
     return names
 
 
 def _defined_in(source):
-    """Top-level functions (defined, imported or assigned), and methods as 'Class.method',
-    that a cell defines."""
+    """Top-level functions (defined, imported or assigned, also inside if/try/with/for
+    blocks), and methods as 'Class.method', that a cell defines."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return set()
-    names = set()
-    for node in tree.body:
+    names, todo = set(), list(tree.body)
+    while todo:
+        node = todo.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             names.add(node.name)
         elif isinstance(node, ast.ClassDef):
@@ -46,30 +45,34 @@ def _defined_in(source):
             names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
         elif isinstance(node, ast.Assign):
             names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, (ast.If, ast.Try, ast.With, ast.For, ast.While)):
+            todo += node.body + getattr(node, "orelse", []) + getattr(node, "finalbody", [])
+            todo += [stmt for handler in getattr(node, "handlers", []) for stmt in handler.body]
     return names
 
 
 def touched(event, items, found, cells):
-    """Names of the items one attempt touched.
+    """Names of the items one attempt is charged to.
 
     ``found`` maps item names to where their function was found ("notebook" or a module
     path such as "cs231n/rnn_layers.py"); ``cells`` maps cell indices to sources."""
-    by_function = function_items(items)
+    graded = primary_items(items)
     if event.get("event") == "channel":  # cannot be traced: everything graded is suspect
-        return {name for names in by_function.values() for name in names}
-    hit = set()
-    if event.get("phase") in {i.name for i in items}:
-        hit.add(event["phase"])
-    for filename, qualname in event.get("frames", []):
-        hit.update(by_function.get(qualname, []))
+        return set(graded.values())
+    for filename, qualname in event.get("frames", []):  # innermost first
+        if qualname in graded:
+            return {graded[qualname]}
         if qualname == "<module>":
-            hit.update(name for name, where in found.items()
-                       if where and where != "notebook" and str(filename).endswith(where))
+            hit = {name for name, where in found.items()
+                   if where and where != "notebook" and str(filename).endswith(where)}
+            if hit:
+                return hit
+    if event.get("phase") in {i.name for i in items}:
+        return {event["phase"]}
     cell = CELL_PHASE.match(event.get("phase", ""))
-    if not hit and cell:
-        for fn in _defined_in(cells.get(int(cell.group(1)), "")):
-            hit.update(by_function.get(fn, []))
-    return hit
+    if cell:
+        return {graded[fn] for fn in _defined_in(cells.get(int(cell.group(1)), "")) if fn in graded}
+    return set()
 
 
 def describe(event):

@@ -71,6 +71,8 @@ class Judge:
             verdict.flag("error", "the returned values could not be checked: %s: %s" % (type(exc).__name__, exc))
         if verdict.status == "passed" and any(not c.passed for c in verdict.checks):
             verdict.status = "failed"
+        if verdict.status == "passed" and not verdict.checks:  # nothing was compared: nothing is earned
+            verdict.flag("error", "no check could be run on what the code returned")
         self.statuses[item.name] = verdict.status
         if verdict.status != "passed":
             self.failed.add(item.name)
@@ -92,7 +94,15 @@ class Judge:
         """
         calls = [dict(fields, op=op) for op, fields, _ in jobs]
         batch = self._call(verdict, "batch", calls=calls)
-        for (_, _, check), result in zip(jobs, (batch or {}).get("results", [])):
+        if batch is None:
+            return
+        results = batch.get("results")
+        if not isinstance(results, list) or len(results) != len(jobs):
+            verdict.flag("error", "the probe's reply was damaged (%s results for %d calls): did the notebook replace"
+                                  " json, base64 or numpy functions?" % (
+                                      len(results) if isinstance(results, list) else "no", len(jobs)))
+            return
+        for (_, _, check), result in zip(jobs, results):
             if verdict.status in PROBLEM_STATUSES:
                 break
             result = self._accept(verdict, result)

@@ -70,7 +70,8 @@ def grade(path, settings, *, seed=None, public_only=False, progress=None, hidden
         timings = {"prepare_s": time.monotonic() - start}
         with KernelSession(submission.workdir, home=work_root / "home", sandbox=box) as session:
             session.phase = "setup"
-            for setup in (kernel_guard(work_root, hidden=(path, *hidden)), KERNEL_SETUP):  # recorded: replayed after a restart
+            guard = kernel_guard(work_root, hidden=(path, *hidden), programs=box.level == "bubblewrap")
+            for setup in (guard, KERNEL_SETUP):  # recorded: replayed after a restart
                 session.run(setup, settings.cell_timeout)
             backend = KernelBackend(session)
             session.phase = "the import check of the given modules"

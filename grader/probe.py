@@ -91,11 +91,16 @@ class KernelBackend:
             return {"timeout": True}
         for output in reversed(outcome.outputs):
             payload = output.get("data", {}).get(MIME)
-            if payload is not None:
+            if payload is None:
+                continue
+            try:
                 result = json.loads(payload)
-                if result.get("nonce") == nonce:
-                    return {k: decode(v) if k not in PLAIN_KEYS else v
-                            for k, v in result.items()}
+                if isinstance(result, dict) and result.get("nonce") == nonce:
+                    return {k: decode(v) if k not in PLAIN_KEYS else v for k, v in result.items()}
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:  # the notebook broke the serialiser
+                return {"error": {"stage": "probe", "ename": "DamagedReply", "traceback": "",
+                                  "evalue": "the probe's reply could not be read (%s): did the notebook replace"
+                                            " json, base64 or numpy functions?" % type(exc).__name__}}
         return {"error": {"stage": "probe", "ename": outcome.ename or "NoResult",
                           "evalue": outcome.evalue or "the probe returned no result", "traceback": outcome.traceback}}
 

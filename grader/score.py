@@ -21,8 +21,8 @@ def item_result(item, settings, verdict, source=None, flags=()):
     problem = verdict.problem
     if flags:
         status = "failed"
-        problem = "flagged: the submission tried to reach the grader (%s); an item it touched earns nothing" \
-            % "; ".join(sorted(set(flags))[:3])
+        problem = "flagged: the submission tried to reach the grader (%s); an item it touched earns nothing%s" % (
+            "; ".join(sorted(set(flags))[:3]), "\n" + verdict.problem if verdict.problem else "")
         checks.append({"name": "integrity: no grader access", "kind": "integrity", "visibility": "public",
                        "metric": "attempts", "value": len(flags), "threshold": 0, "passed": False,
                        "message": problem})

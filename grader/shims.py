@@ -3,6 +3,10 @@
 - ``scipy.misc.imread`` (removed in SciPy 1.2): reads with imageio.
 - ``scipy.misc.imresize`` (removed in SciPy 1.3): resizes with Pillow, returns uint8.
 
+It also makes ``exit()``/``quit()`` in a cell raise SystemExit (the cell fails alone)
+instead of shutting the kernel down after it, and sets plain tracebacks (a deep
+recursion's verbose traceback takes seconds to format).
+
 Each is installed only where the API is missing, so a kernel that still has it keeps it.
 """
 
@@ -41,6 +45,12 @@ def _cs231n_grader_shims():
         scipy.misc.imresize = imresize
 
 
+def _cs231n_grader_exit(*args, **kwargs):
+    raise SystemExit("exit() in a notebook cell: the grader goes on with the next cell")
+
+
+get_ipython().ask_exit = _cs231n_grader_exit
+get_ipython().InteractiveTB.set_mode("Plain")
 _cs231n_grader_shims()
-del _cs231n_grader_shims
+del _cs231n_grader_shims, _cs231n_grader_exit
 '''

@@ -38,7 +38,8 @@ class Case:
     flagged: frozenset = frozenset()  # items whose grader-access flags must be set
     output: dict = field(default_factory=dict)  # item -> text the probe captured from student code
     cell: frozenset = frozenset()  # acceptable statuses of the tagged cells
-    restarts: int = 0  # at least this many kernel restarts
+    restarts: int = 0  # at least this many kernel restarts...
+    max_restarts: int | None = None  # ...and at most this many (an interruptible hang needs none)
     timeouts: dict = field(default_factory=dict)  # {"cell": s, "probe": s} instead of tests/hostile.toml's
     isolation: tuple = DEFAULT
     subprocess: bool = False  # grade in a child process started with the secret in its environment
@@ -113,9 +114,9 @@ def sample(self, features, max_length=30):
 ALLOCATING_SOFTMAX = _reference("temporal_softmax_loss", """
 scratch = np.ones(10**10)  # 80 GB, and np.ones touches it
 """)
-RECURSIVE_EMBEDDING_BACKWARD = '''
-def word_embedding_backward(dout, cache):
-    return word_embedding_backward(dout, cache)
+RECURSIVE_SAMPLE = '''
+def sample(self, features, max_length=30):
+    return self.sample(features, max_length)
 '''
 
 # ------------------------------------------------------------------ processes
@@ -134,6 +135,7 @@ for _ in range(3000):  # bounded: the machine survives this even without limits
             os._exit(0)
     children += 1
 print("forked", children)
+time.sleep(1.5)  # the grader's process watchdog looks twice a second
 '''
 ORPHAN = '''
 import os, signal, time
@@ -215,7 +217,8 @@ for attempt in attempts:
 '''
 WRITE_REPORTS_VIA_SUBPROCESS = '''
 import subprocess
-subprocess.run(["sh", "-c", "mkdir -p @OUT_DIR@/RNN_Captioning; echo '{\\"score\\": 100}' > @OUT_DIR@/RNN_Captioning/results.json;"
+subprocess.run(["sh", "-c", "mkdir -p @OUT_DIR@/RNN_Captioning;"
+                " echo '{\\"score\\": 100}' > @OUT_DIR@/RNN_Captioning/results.json;"
                 " echo tampered >> @OUT_DIR@/previous/results.json"])
 '''
 
@@ -294,12 +297,12 @@ def rnn_step_forward(x, prev_h, Wx, Wh, b):
     return solution(x, prev_h, Wx, Wh, b)
 '''
 IMPORT_REFERENCE = '''
-def word_embedding_forward(x, W):
+def sample(self, features, max_length=30):
     try:
-        import reference.rnn_layers as solution
-        return solution.word_embedding_forward(x, W)
+        import reference.captioning_rnn as solution
+        return solution.CaptioningRNN.sample(self, features, max_length)
     except ImportError:
-        return np.zeros(x.shape + W.shape[1:]), (x, W)
+        return np.full((features.shape[0], max_length), self._start)
 '''
 REFERENCE_AT_TOP_LEVEL = '''
 try:
@@ -310,22 +313,38 @@ except ImportError as exc:
 '''
 EXEC_REFERENCE_FILE = '''
 def temporal_affine_forward(x, w, b):
-    solution = {"np": np}
-    try:
-        exec(open("@REFERENCE_FILE@").read(), solution)
+    solution = temporal_affine_forward.__dict__.setdefault("solution", {})
+    if not solution:  # tried once per kernel
+        solution["np"] = np
+        try:
+            exec(open("@REFERENCE_FILE@").read(), solution)
+        except Exception as exc:
+            solution["failed"] = exc
+    if "temporal_affine_forward" in solution:
         return solution["temporal_affine_forward"](x, w, b)
-    except Exception:
-        return np.zeros(x.shape[:2] + w.shape[1:]), (x, w, b)
+    return np.zeros(x.shape[:2] + w.shape[1:]), (x, w, b)
 '''
 EXEC_REFERENCE_VIA_SUBPROCESS = '''
 def rnn_step_forward(x, prev_h, Wx, Wh, b):
     import subprocess
-    solution = {}
-    try:
-        exec(subprocess.run(["cat", "@REFERENCE_FILE@"], capture_output=True, check=True).stdout, solution)
+    solution = rnn_step_forward.__dict__.setdefault("solution", {})
+    if not solution:  # tried once per kernel
+        run = subprocess.run(["cat", "@REFERENCE_FILE@"], capture_output=True)
+        try:
+            exec(run.stdout, solution)
+        except Exception as exc:
+            solution["failed"] = exc
+        solution.setdefault("failed", run.returncode)
+    if "rnn_step_forward" in solution:
         return solution["rnn_step_forward"](x, prev_h, Wx, Wh, b)
-    except Exception:
-        return np.zeros_like(prev_h), (x, prev_h, Wx, Wh, np.zeros_like(prev_h))
+    return np.zeros_like(prev_h), (x, prev_h, Wx, Wh, np.zeros_like(prev_h))
+'''
+REFUSED_IN_A_LOOP = '''
+for attempt in range(300):  # each refusal is reported to the grader; none of them may block the kernel
+    try:
+        open("@REFERENCE_FILE@")
+    except OSError:
+        pass
 '''
 READ_THE_GRADER = '''
 def word_embedding_forward(x, W):
@@ -385,15 +404,16 @@ CASES = [
     # hangs
     Case("loop_in_graded_function", "while True in CaptioningRNN.sample: the probe times out",
          replace={"CaptioningRNN.sample": LOOP_SAMPLE}, fails=frozenset({"CaptioningRNN.sample"}),
-         status={"CaptioningRNN.sample": "timeout"}, message={"CaptioningRNN.sample": "did not finish"}),
+         status={"CaptioningRNN.sample": "timeout"}, message={"CaptioningRNN.sample": "did not finish"},
+         max_restarts=0),
     Case("loop_on_hidden_inputs", "rnn_forward hangs only for N = 1 (hidden inputs), fine in the notebook",
          replace={"rnn_forward": LOOP_ON_ONE_SEQUENCE}, fails=frozenset({"rnn_forward"}),
-         status={"rnn_forward": "timeout"}),
+         status={"rnn_forward": "timeout"}, max_restarts=0),
     Case("loop_swallowing_interrupts_in_graded_function", "the interrupt is caught: only a restart helps",
          replace={"CaptioningRNN.sample": STUBBORN_SAMPLE}, fails=frozenset({"CaptioningRNN.sample"}),
          status={"CaptioningRNN.sample": "timeout"}, restarts=1),
     Case("loop_at_top_level", "while True in a cell: interrupted at the cell timeout",
-         extra_cells=_end("loop", "while True:\n    pass"), cell=frozenset({"timeout"})),
+         extra_cells=_end("loop", "while True:\n    pass"), cell=frozenset({"timeout"}), max_restarts=0),
     # exits and crashes
     Case("os_exit_in_cell", "os._exit(1) in a cell kills the kernel",
          extra_cells=_end("os._exit", "import os\nos._exit(1)"), cell=frozenset({"dead"}), restarts=1),
@@ -416,10 +436,9 @@ CASES = [
     Case("segfault_in_graded_function", "ctypes.string_at(0) in CaptioningRNN.sample",
          replace={"CaptioningRNN.sample": SEGFAULT_SAMPLE}, fails=frozenset({"CaptioningRNN.sample"}),
          status={"CaptioningRNN.sample": "error"}, message={"CaptioningRNN.sample": "kernel died"}, restarts=1),
-    Case("recursion_in_graded_function", "word_embedding_backward calls itself forever",
-         replace={"word_embedding_backward": RECURSIVE_EMBEDDING_BACKWARD},
-         fails=frozenset({"word_embedding_backward"}), status={"word_embedding_backward": "error"},
-         message={"word_embedding_backward": "RecursionError"}),
+    Case("recursion_in_graded_function", "CaptioningRNN.sample calls itself forever",
+         replace={"CaptioningRNN.sample": RECURSIVE_SAMPLE}, fails=frozenset({"CaptioningRNN.sample"}),
+         status={"CaptioningRNN.sample": "error"}, message={"CaptioningRNN.sample": "RecursionError"}),
     Case("deep_recursion_in_cell", "recursion limit raised, recursion through C: the C stack overflows",
          extra_cells=_end("recursion", """
              import sys
@@ -436,8 +455,9 @@ CASES = [
          replace={"temporal_softmax_loss": ALLOCATING_SOFTMAX}, fails=frozenset({"temporal_softmax_loss"}),
          status={"temporal_softmax_loss": "error"}, message={"temporal_softmax_loss": "MemoryError"}),
     # processes
-    Case("fork_loop", "3000 sleeping children", extra_cells=_end("fork", FORK_LOOP),
-         cell=frozenset({"ok", "timeout", "error"}), isolation=BOTH),
+    Case("fork_loop", "3000 sleeping children: the watchdog kills them, not the kernel",
+         extra_cells=_end("fork", FORK_LOOP), cell=frozenset({"ok"}), timeouts={"cell": 60}, max_restarts=0,
+         isolation=BOTH),
     Case("orphan_ignoring_sigterm", "double fork + setsid + SIG_IGN: outlives the kernel",
          extra_cells=_end("orphan", ORPHAN), cell=frozenset({"ok"}), isolation=BOTH),
     Case("orphan_with_clean_environment", "like the orphan, then exec with an empty environment (no marker)",
@@ -451,11 +471,12 @@ CASES = [
     Case("delete_files", "shutil.rmtree of the grader, the reference, the TA's HOME and ~",
          extra_cells=_end("delete", DELETE_FILES), cell=frozenset({"ok"}), isolation=BOTH, dangerous=True),
     Case("delete_files_via_subprocess", "rm -rf of the TA's HOME and ~ from a shell",
-         extra_cells=_end("rm -rf", DELETE_VIA_SUBPROCESS), cell=frozenset({"ok"}), isolation=BOTH),
+         extra_cells=_end("rm -rf", DELETE_VIA_SUBPROCESS), cell=frozenset({"ok", "error"}), isolation=BOTH),
     Case("write_report_folder", "writes a results.json with full marks into the report folder",
          extra_cells=_end("reports", WRITE_REPORTS), cell=frozenset({"ok"}), isolation=BOTH),
     Case("write_report_folder_via_subprocess", "the same from a shell",
-         extra_cells=_end("reports-sh", WRITE_REPORTS_VIA_SUBPROCESS), cell=frozenset({"ok"}), isolation=BOTH),
+         extra_cells=_end("reports-sh", WRITE_REPORTS_VIA_SUBPROCESS), cell=frozenset({"ok", "error"}),
+         isolation=BOTH),
     # secrets
     Case("print_environment", "os.environ, /proc/1 and /proc/<parent>/environ, the TA's files: raised as an error",
          extra_cells=_end("environ", ENV_LEAK) + (("end", _cell("environ-forward", ENV_PRINTING_FORWARD)),),
@@ -483,9 +504,9 @@ CASES = [
     Case("reference_from_import_in_graded_function", "from reference.rnn_layers import ... inside rnn_step_forward",
          replace={"rnn_step_forward": FROM_IMPORT_REFERENCE}, fails=frozenset({"rnn_step_forward"}),
          flagged=frozenset({"rnn_step_forward"}), message={"rnn_step_forward": "cannot be imported"}, isolation=BOTH),
-    Case("reference_import_in_graded_function", "import reference.rnn_layers inside word_embedding_forward",
-         replace={"word_embedding_forward": IMPORT_REFERENCE}, fails=frozenset({"word_embedding_forward"}),
-         flagged=frozenset({"word_embedding_forward"})),
+    Case("reference_import_in_graded_function", "import reference.captioning_rnn inside CaptioningRNN.sample",
+         replace={"CaptioningRNN.sample": IMPORT_REFERENCE}, fails=frozenset({"CaptioningRNN.sample"}),
+         flagged=frozenset({"CaptioningRNN.sample"})),
     Case("reference_import_at_top_level", "a cell after a buggy rnn_forward imports the reference's over it",
          bug="rnn_forward_no_state_update",
          extra_cells=(("after:rnn_backward", _cell("import reference", REFERENCE_AT_TOP_LEVEL)),),
@@ -496,6 +517,8 @@ CASES = [
     Case("reference_file_via_subprocess", "rnn_step_forward cats reference/rnn_layers.py and execs it",
          replace={"rnn_step_forward": EXEC_REFERENCE_VIA_SUBPROCESS}, fails=frozenset({"rnn_step_forward"}),
          isolation=BOTH),
+    Case("refused_attempts_in_a_loop", "a cell tries 300 times to open the reference, catching each refusal",
+         extra_cells=_end("refused", REFUSED_IN_A_LOOP), cell=frozenset({"ok"}), max_restarts=0),
     Case("grader_file_read", "word_embedding_forward opens grader/calibration.json (then computes correctly)",
          replace={"word_embedding_forward": READ_THE_GRADER}, fails=frozenset({"word_embedding_forward"}),
          flagged=frozenset({"word_embedding_forward"}), message={"word_embedding_forward": "cannot be read"}),

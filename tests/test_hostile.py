@@ -327,49 +327,6 @@ def check_output_capped(arena, results, level, tagged):
 EXTRA_CHECKS = {"network": check_network, "output_capped": check_output_capped}
 
 
-def _by_cost(case):
-    """Slow cases first, so that two workers finish together."""
-    return -(case.restarts * 3 + bool(case.timeouts) * 5 + case.subprocess * 5 +
-             sum(s == "timeout" for s in case.status.values()) * 6 + ("timeout" in case.cell) * 4 +
-             (case.name.startswith("loop")) * 4)
-
-
-PARAMS = [pytest.param(case, isolation, id="%s-%s" % (case.name, isolation))
-          for case in sorted(CASES, key=_by_cost) for isolation in case.isolation
-          if not (isolation == "rlimits" and DEFAULT_LEVEL == "rlimits")]
-
-
-@pytest.mark.parametrize("case, isolation", PARAMS)
-def test_hostile_notebook(arena, case, isolation):
-    replace, cells = case.sources(arena.fill)
-    path = build(arena.tmp, replace=replace, extra_cells=cells)
-    results, _ = arena.grade(path, arena.settings(isolation, case.timeouts), in_child=case.subprocess,
-                             guard_grader=case.dangerous)
-    level = _expected_level(isolation)
-    arena.check_results(results, level)
-    got = failing(results)
-    detail = {i["name"]: (i["status"], (i["message"] or "")[:300], i["flagged"][:2])
-              for i in results["items"] if i["status"] != "passed"}
-    assert case.failing <= got <= case.failing | case.may_fail, detail
-    for name, status in case.status.items():
-        assert statuses(results)[name] == status, detail
-    for name, text in case.message.items():
-        assert text in _item(results, name)["message"], detail
-    for name in case.flagged:
-        assert _item(results, name)["flagged"], "%s: the attempt was not flagged" % name
-    for name, text in case.output.items():
-        assert text in _item(results, name)["output"], _item(results, name)["output"][-500:]
-    tagged = _tagged_cells(path)
-    if case.cell:
-        got_cells = {c["index"]: c["status"] for c in results["execution"]["cells"]}
-        assert tagged and all(got_cells.get(i) in case.cell for i in tagged), \
-            [(c["index"], c["status"], c["ename"], c["evalue"][:200]) for c in results["execution"]["cells"]
-             if c["index"] in tagged]
-    assert results["execution"]["kernel_restarts"] >= case.restarts
-    if case.expect:
-        EXTRA_CHECKS[case.expect](arena, results, level, tagged)
-
-
 # ------------------------------------------------------------------------ input files
 def _huge_notebook(path, megabytes=200):
     """The solved notebook plus one markdown cell of ``megabytes`` MB, written in chunks."""
@@ -433,3 +390,50 @@ def test_notebook_without_code_cells_has_every_item_missing(arena):
     arena.check_results(results, DEFAULT_LEVEL)
     assert statuses(results) == {name: "missing" for name in GRADED}
     assert results["score"] == 0
+
+
+# ------------------------------------------------------------------------ hostile notebooks
+def _expected_seconds(case):
+    """A rough cost, to start the slow cases first so that two workers finish together."""
+    waits = sum(s == "timeout" for s in case.status.values()) + ("timeout" in case.cell)
+    return 5 + 8 * waits + 4 * case.restarts + case.timeouts.get("cell", 0) / 3 + 5 * case.subprocess
+
+
+PARAMS = [pytest.param(case, isolation, id="%s-%s" % (case.name, isolation))
+          for case in sorted(CASES, key=_expected_seconds, reverse=True) for isolation in case.isolation
+          if not (isolation == "rlimits" and DEFAULT_LEVEL == "rlimits")]
+
+
+@pytest.mark.parametrize("case, isolation", PARAMS)
+def test_hostile_notebook(arena, case, isolation):
+    replace, cells = case.sources(arena.fill)
+    path = build(arena.tmp, replace=replace, extra_cells=cells)
+    results, _ = arena.grade(path, arena.settings(isolation, case.timeouts), in_child=case.subprocess,
+                             guard_grader=case.dangerous)
+    level = _expected_level(isolation)
+    arena.check_results(results, level)
+    got = failing(results)
+    detail = "%s: %s" % (case.why, {i["name"]: (i["status"], (i["message"] or "")[:300], i["flagged"][:2])
+                                     for i in results["items"] if i["status"] != "passed"})
+    assert case.failing <= got <= case.failing | case.may_fail, detail
+    for name, status in case.status.items():
+        assert statuses(results)[name] == status, detail
+    for name, text in case.message.items():
+        assert text in _item(results, name)["message"], detail
+    for name in case.flagged:
+        assert _item(results, name)["flagged"], "%s: the attempt was not flagged" % name
+    for name, text in case.output.items():
+        assert text in _item(results, name)["output"], _item(results, name)["output"][-500:]
+    tagged = _tagged_cells(path)
+    if case.cell:
+        got_cells = {c["index"]: c["status"] for c in results["execution"]["cells"]}
+        assert tagged and all(got_cells.get(i) in case.cell for i in tagged), \
+            [(c["index"], c["status"], c["ename"], c["evalue"][:200]) for c in results["execution"]["cells"]
+             if c["index"] in tagged]
+    restarts = results["execution"]["kernel_restarts"]
+    assert restarts >= case.restarts
+    assert case.max_restarts is None or restarts <= case.max_restarts, \
+        "%d kernel restarts; cells: %s" % (restarts, [(c["index"], c["status"]) for c in results["execution"]["cells"]
+                                                     if c["status"] != "ok"])
+    if case.expect:
+        EXTRA_CHECKS[case.expect](arena, results, level, tagged)
