@@ -46,7 +46,7 @@ def batch_seed(out: Path, seed=None):
 
 def grade_class(jobs, unrecognised, settings, spec, out: Path, *, workers=1, seed=None, force=False,
                 public_only=False, timeout=None, roster=None, canvas_id=None, scheduler=None, hidden=(),
-                on_record=None, stream=None):
+                on_record=None):
     """Grade ``jobs`` (from ``batch.expand``) into ``out``; return an Outcome."""
     out.mkdir(parents=True, exist_ok=True)
     seed = batch_seed(out, seed)
@@ -60,7 +60,7 @@ def grade_class(jobs, unrecognised, settings, spec, out: Path, *, workers=1, see
             "superseded": [{"student": j.identity.id, "files": j.superseded} for j in jobs if j.superseded]}
     report.write_atomic(out / "batch.json", json.dumps(dict(info, finished=None), indent=1))
     todo = []
-    progress = runner.Progress(len(jobs), workers, **({"stream": stream} if stream else {}))
+    progress = runner.Progress(len(jobs))
     for job in jobs:
         job.key = batch.cache_key(job, settings.raw, seed, public_only, grader)
         cached = None if force else _cached(out, job.key)

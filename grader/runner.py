@@ -59,8 +59,8 @@ def run_dask(address, tasks, on_done, timeout=None):
 class Progress:
     """One progress line on stderr (counts, failures, ETA); plain lines when not a terminal."""
 
-    def __init__(self, total, jobs, stream=sys.stderr):
-        self.total, self.jobs, self.stream = total, max(1, jobs), stream
+    def __init__(self, total, stream=sys.stderr):
+        self.total, self.stream = total, stream
         self.done = self.failed = self.cached = 0
         self.start = time.monotonic()
         self.tty = stream.isatty()

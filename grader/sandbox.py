@@ -112,9 +112,9 @@ class Sandbox:
     def _bwrap_options(self, work_root, workdir):
         # JPY_PARENT_PID: inside the pid namespace the kernel's parent is pid 1, which
         # ipykernel takes for "my parent died"; --die-with-parent does that job here.
-        options = ["--die-with-parent", "--unsetenv", "JPY_PARENT_PID", "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc",
-                   "--unshare-uts", "--unshare-cgroup-try", "--ro-bind", "/", "/", "--dev", "/dev",
-                   "--proc", "/proc"]
+        options = ["--die-with-parent", "--unsetenv", "JPY_PARENT_PID", "--unshare-user", "--unshare-pid",
+                   "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+                   "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
         hidden = private_paths(self.hidden)
         for path in hidden:
             if os.path.isdir(path):

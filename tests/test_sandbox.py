@@ -1,6 +1,5 @@
 """The sandbox: levels, limits, the output cap, the process watchdog, the audit channel,
 and what the kernel may hold of the reference."""
-import time
 
 import pytest
 
