@@ -8,6 +8,7 @@ given functions (the reference, for calibration and tests).
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import secrets
 from pathlib import Path
@@ -21,15 +22,25 @@ GIVEN_FUNCTIONS = ("affine_forward", "affine_backward", "sigmoid")  # students r
 PROBE_NAME = "_cs231n_grader_probe"
 
 
+@functools.lru_cache(maxsize=None)
+def _reference_files():
+    return tuple((name, (REFERENCE_DIR / (name + ".py")).read_text()) for name in REFERENCE_MODULES)
+
+
 def reference_sources():
     """Source of the grader's modules that may stand in for a student's (in-process use)."""
-    return {name: (REFERENCE_DIR / (name + ".py")).read_text() for name in REFERENCE_MODULES}
+    return dict(_reference_files())
 
 
 def kernel_reference(needed):
     """The reference a kernel may hold for one request: the given modules, and of the graded
     functions only ``needed`` and those they call. The reference of a function being graded
     never enters the student's kernel, so student code cannot find it there."""
+    return dict(_kernel_reference(tuple(sorted(set(needed)))))
+
+
+@functools.lru_cache(maxsize=128)
+def _kernel_reference(needed):
     sources = reference_sources()
     tree = ast.parse(sources["rnn_layers"])
     functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
@@ -41,7 +52,7 @@ def kernel_reference(needed):
             todo.extend(n.id for n in ast.walk(functions[name]) if isinstance(n, ast.Name) and n.id in functions)
     tree.body = [node for node in tree.body if not isinstance(node, ast.FunctionDef) or node.name in keep]
     sources["rnn_layers"] = ast.unparse(tree)
-    return sources
+    return tuple(sources.items())
 
 
 def _needed(fields):
