@@ -23,8 +23,8 @@ def write_gradebook(path, results, item_names):
     """``gradebook.csv``: one row per student with totals, each item's points and status, and problems."""
     header = (["id", "name", "user_id", "score", "max_score"] + list(item_names)
               + ["%s_status" % name for name in item_names] + ["late", "policy", "errors", "report"])
-    rows = [_gradebook_row(r, item_names) for r in sorted(results, key=_student_id)]
-    _write_csv(Path(path), header, rows)
+    rows = [_gradebook_row(r, item_names) for r in sorted(results, key=student_id)]
+    write_csv(Path(path), header, rows)
 
 
 def write_canvas_csv(path, results, assignment_title, assignment_id, roster=None) -> list[str]:
@@ -39,18 +39,18 @@ def write_canvas_csv(path, results, assignment_title, assignment_id, roster=None
     graded = [r for r in results if "error" not in r]
     possible = max((r["max_score"] for r in graded), default=None)
     rows, unplaced = [], []
-    for result in sorted(results, key=_student_id):
+    for result in sorted(results, key=student_id):
         student = result.get("student") or {}
         canvas_id = _canvas_id(student, roster)
         if canvas_id is None:
-            unplaced.append(_student_id(result))
+            unplaced.append(student_id(result))
             continue
         known = roster.get(canvas_id, {})
-        rows.append([_text(known.get("Student") or student.get("name") or _student_id(result)), canvas_id,
+        rows.append([spreadsheet_text(known.get("Student") or student.get("name") or student_id(result)), canvas_id,
                      known.get("SIS User ID", ""), known.get("SIS Login ID", ""), known.get("Section", ""),
-                     "" if "error" in result else _number(_total(result))])
-    points_row = [POINTS_POSSIBLE, "", "", "", "", _number(possible)]
-    _write_csv(Path(path), list(CANVAS_COLUMNS) + [column], [points_row] + rows)
+                     "" if "error" in result else format_number(_total(result))])
+    points_row = [POINTS_POSSIBLE, "", "", "", "", format_number(possible)]
+    write_csv(Path(path), list(CANVAS_COLUMNS) + [column], [points_row] + rows)
     return unplaced
 
 
@@ -76,30 +76,30 @@ def read_roster(path) -> dict[str, dict[str, str]]:
 
 def _gradebook_row(result, item_names):
     student = result.get("student") or {}
-    sid = _student_id(result)
-    identity = [sid, _text(student.get("name") or ""), student.get("user_id") or ""]
+    sid = student_id(result)
+    identity = [sid, spreadsheet_text(student.get("name") or ""), student.get("user_id") or ""]
     late = "yes" if student.get("late") else "no"
     if "error" in result:
         blanks = [""] * (2 + 2 * len(item_names))
-        return identity + blanks + [late, "", _text(_short(result["error"], ERROR_LENGTH)), ""]
+        return identity + blanks + [late, "", spreadsheet_text(shorten(result["error"], ERROR_LENGTH)), ""]
     items = {i["name"]: i for i in result.get("items", [])}
     manual = {m["name"]: m for m in result.get("manual", [])}
     points, statuses = [], []
     for name in item_names:
         if name in items:
-            points.append(_number(items[name]["score"]))
+            points.append(format_number(items[name]["score"]))
             statuses.append(items[name]["status"])
         elif name in manual:
-            points.append(_number(manual[name].get("score")))
+            points.append(format_number(manual[name].get("score")))
             statuses.append("manual")
         else:
             points.append("")
             statuses.append("skipped" if name in result.get("skipped", ()) else "")
     failed_rules = "; ".join(p["rule"] for p in result.get("policy", []) if not p.get("passed"))
-    problems = "; ".join("%s %s: %s" % (i["name"], i["status"], _short(i.get("message") or "", 120))
+    problems = "; ".join("%s %s: %s" % (i["name"], i["status"], shorten(i.get("message") or "", 120))
                          for i in result.get("items", []) if i["status"] in PROBLEM_STATUSES)
-    return (identity + [_number(_total(result)), _number(result["max_score"])] + points + statuses
-            + [late, _text(failed_rules), _text(_short(problems, ERROR_LENGTH)), "%s/report.html" % sid])
+    return (identity + [format_number(_total(result)), format_number(result["max_score"])] + points + statuses
+            + [late, spreadsheet_text(failed_rules), spreadsheet_text(shorten(problems, ERROR_LENGTH)), "%s/report.html" % sid])
 
 
 def _total(result):
@@ -118,26 +118,26 @@ def _canvas_id(student, roster):
     return None
 
 
-def _student_id(result) -> str:
+def student_id(result) -> str:
     return str((result.get("student") or {}).get("id") or result.get("submission") or "")
 
 
-def _number(value) -> str:
+def format_number(value) -> str:
     """87.5 → "87.5", 100.0 → "100", None → ""; at most six decimals."""
     return "" if value is None else ("%.6f" % value).rstrip("0").rstrip(".")
 
 
-def _short(text: str, limit: int) -> str:
+def shorten(text: str, limit: int) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def _text(value: str) -> str:
+def spreadsheet_text(value: str) -> str:
     """Free text (names, error messages) kept from being read as a spreadsheet formula."""
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
-def _write_csv(path: Path, header, rows):
+def write_csv(path: Path, header, rows):
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)

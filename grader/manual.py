@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 
 from .errors import UsageError
-from .gradebook import FORMULA_STARTS, _number, _short, _student_id, _text, _write_csv
-from .report import _environment, render_html, write_atomic
+from .gradebook import FORMULA_STARTS, format_number, shorten, student_id, spreadsheet_text, write_csv
+from .report import environment, render_html, write_atomic
 
 COLUMNS = ("id", "name", "item", "max_points", "points", "comment", "answer")
 REQUIRED = ("id", "item", "points")
@@ -48,18 +48,18 @@ Empty points mean not graded yet.</p>
 
 def render_manual_page(records) -> str:
     """manual.html: for each manual item, every graded student's answer under the id to score it by."""
-    graded = sorted((r for r in records if "error" not in r), key=_student_id)
+    graded = sorted((r for r in records if "error" not in r), key=student_id)
     questions = {}
     for record in graded:
         student = record.get("student") or {}
         for entry in record.get("manual", ()):
             question = questions.setdefault(entry["name"], {"name": entry["name"], "answers": [],
                                                             "max_score": entry.get("max_score")})
-            question["answers"].append({"id": _student_id(record), "name": student.get("name") or "",
+            question["answers"].append({"id": student_id(record), "name": student.get("name") or "",
                                         "answer": entry.get("answer") or "", "score": entry.get("score"),
                                         "comment": entry.get("comment") or ""})
-    ungraded = sorted(_student_id(r) for r in records if "error" in r)
-    return _environment().from_string(PAGE).render(questions=list(questions.values()), ungraded=ungraded)
+    ungraded = sorted(student_id(r) for r in records if "error" in r)
+    return environment().from_string(PAGE).render(questions=list(questions.values()), ungraded=ungraded)
 
 
 def write_manual_page(out_dir, records) -> Path:
@@ -72,17 +72,17 @@ def write_manual_page(out_dir, records) -> Path:
 def write_manual_csv(path, records):
     """manual.csv: one row per manual item and graded student (item by item), points and comment
     prefilled when already merged, the answer shortened for reference."""
-    graded = sorted((r for r in records if "error" not in r), key=_student_id)
+    graded = sorted((r for r in records if "error" not in r), key=student_id)
     order = list(dict.fromkeys(e["name"] for r in graded for e in r.get("manual", ())))
     rows = []
     for record in graded:
-        name = _text((record.get("student") or {}).get("name") or "")
+        name = spreadsheet_text((record.get("student") or {}).get("name") or "")
         for entry in record.get("manual", ()):
-            rows.append([_student_id(record), name, entry["name"], _number(entry.get("max_score")),
-                         _number(entry.get("score")), _text(entry.get("comment") or ""),
-                         _text(_short(entry.get("answer") or "", ANSWER_LENGTH))])
+            rows.append([student_id(record), name, entry["name"], format_number(entry.get("max_score")),
+                         format_number(entry.get("score")), spreadsheet_text(entry.get("comment") or ""),
+                         spreadsheet_text(shorten(entry.get("answer") or "", ANSWER_LENGTH))])
     rows.sort(key=lambda row: order.index(row[2]))  # stable: ids stay sorted within an item
-    _write_csv(Path(path), COLUMNS, rows)
+    write_csv(Path(path), COLUMNS, rows)
 
 
 def merge_manual(out_dir, csv_path) -> list[str]:
@@ -161,7 +161,7 @@ def _points(text, where):
 
 
 def _unguard(comment):
-    """Undo the quote ``gradebook._text`` put before a comment that looks like a formula."""
+    """Undo the quote ``gradebook.spreadsheet_text`` put before a comment that looks like a formula."""
     return comment[1:] if comment.startswith("'") and comment[1:2].startswith(FORMULA_STARTS) else comment
 
 

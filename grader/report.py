@@ -25,7 +25,7 @@ def write_atomic(path: Path, text: str):
         raise
 
 
-def _environment():
+def environment():
     env = Environment(loader=PackageLoader("grader", "templates"), autoescape=select_autoescape(["html", "j2"]))
     env.filters["num"] = lambda v: "" if v is None else ("%.3g" % v if isinstance(v, float) else str(v))
     env.globals["loss_curve"] = loss_curve_svg
@@ -74,7 +74,7 @@ def error_grid_svg(rows, cell=12):
 
 
 def render_html(results) -> str:
-    return _environment().get_template("report.html.j2").render(r=results)
+    return environment().get_template("report.html.j2").render(r=results)
 
 
 def write_reports(results, out_dir: Path) -> Path:

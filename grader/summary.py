@@ -14,8 +14,8 @@ from pathlib import Path
 
 from markupsafe import Markup, escape
 
-from .gradebook import _number, _student_id
-from .report import SYMBOLS, _environment, first_problem, write_atomic
+from .gradebook import format_number, student_id
+from .report import SYMBOLS, environment, first_problem, write_atomic
 from .score import STATUSES
 
 COLOURS = {"passed": "#15803d", "failed": "#b91c1c", "error": "#9a3412", "missing": "#6b21a8",
@@ -32,13 +32,13 @@ ROW, BAR, CHAR, LABEL_CHARS = 18, 300, 6.2, 64
 
 def render_summary(records, title, batch) -> str:
     """The summary page of a batch, as HTML text."""
-    records = sorted(records, key=_student_id)
+    records = sorted(records, key=student_id)
     graded = [r for r in records if "error" not in r]
     items = _item_names(graded)
     scores = [r["score"] for r in graded]
     maximum = max((r.get("automatic_max_score", r["max_score"]) for r in graded), default=0)
-    env = _environment()
-    env.filters["points"] = _number
+    env = environment()
+    env.filters["points"] = format_number
     env.filters["breakable"] = lambda name: escape(name).replace("_", Markup("_<wbr>"))
     return env.get_template("summary.html.j2").render(
         title=title, batch=batch or {}, records=records, graded=graded, items=items, maximum=maximum,
@@ -48,7 +48,7 @@ def render_summary(records, title, batch) -> str:
         ungraded=[r for r in records if "error" in r], violations=_violations(graded), flagged=_flagged(graded),
         slowest=slowest_svg(graded), late=[r for r in records if (r.get("student") or {}).get("late")],
         has_manual=any(r.get("manual") for r in graded), listed=LISTED, statuses=STATUSES, symbols=SYMBOLS,
-        sid=_student_id, status_of=_status_of)
+        sid=student_id, status_of=_status_of)
 
 
 def write_summary(out_dir, records, title, batch) -> Path:
@@ -171,7 +171,7 @@ def slowest_svg(graded, limit=SLOWEST) -> Markup:
     """The submissions that took longest to grade, as bars in seconds."""
     slow = sorted(graded, key=lambda r: -(r.get("elapsed_s") or 0))[:limit]
     longest = max((r.get("elapsed_s") or 0 for r in slow), default=0)
-    rows = [(_student_id(r), [(r.get("elapsed_s") or 0, "#2563eb", "%.1f s" % (r.get("elapsed_s") or 0))],
+    rows = [(student_id(r), [(r.get("elapsed_s") or 0, "#2563eb", "%.1f s" % (r.get("elapsed_s") or 0))],
              longest, "%.1f s" % (r.get("elapsed_s") or 0)) for r in slow]
     return bars_svg(rows, "slowest submissions")
 
@@ -206,14 +206,14 @@ def _problem_rows(graded):
     for record in graded:
         bad = [i for i in record["items"] if i["status"] in PROBLEM_STATUSES]
         if bad:
-            rows.append({"id": _student_id(record), "items": [(i["name"], i["status"]) for i in bad],
+            rows.append({"id": student_id(record), "items": [(i["name"], i["status"]) for i in bad],
                          "problem": first_problem(bad[0])})
     return rows
 
 
 def _violations(graded):
     """Broken course rules: [{id, rule, action, deduction, message}]."""
-    return [dict(rule, id=_student_id(r)) for r in graded for rule in r.get("policy", ()) if not rule.get("passed")]
+    return [dict(rule, id=student_id(r)) for r in graded for rule in r.get("policy", ()) if not rule.get("passed")]
 
 
 def _flagged(graded):
@@ -223,5 +223,5 @@ def _flagged(graded):
         touched = [i for i in record["items"] if i.get("flagged")]
         if touched:
             attempts = sorted({a for i in touched for a in i["flagged"]})
-            rows.append({"id": _student_id(record), "items": [i["name"] for i in touched], "attempts": attempts})
+            rows.append({"id": student_id(record), "items": [i["name"] for i in touched], "attempts": attempts})
     return rows
