@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import UsageError
-from .find import NOTEBOOK_NAME, _copy_folder, _extract, submission_id
+from .find import NOTEBOOK_NAME, copy_folder, extract, submission_id
 from .identity import Identity, Unrecognised, group, parse_name
 
 GRADABLE = (".ipynb", ".zip")
@@ -53,7 +53,8 @@ def _entries(folder: Path):
 def _is_single(entries) -> bool:
     """Does this listing hold one submission (a notebook named like the assignment, or a
     cs231n/ package) rather than many? LMS names always mean many."""
-    if any(parse_name(p.name, p.is_dir()) and parse_name(p.name, p.is_dir()).source != "plain" for p in entries):
+    identities = [parse_name(p.name, p.is_dir()) for p in entries]
+    if any(identity and identity.source != "plain" for identity in identities):
         return False
     if any(p.name == "cs231n" and p.is_dir() for p in entries):
         return True
@@ -85,7 +86,7 @@ def expand(paths, staging: Path):
         if raw.is_file() and raw.suffix.lower() == ".zip":
             container = staging / "inputs" / ("%d-%s" % (number, submission_id(raw)))
             container.mkdir(parents=True)
-            _extract(raw, container)
+            extract(raw, container)
             container = _unwrap(container)
         elif not raw.is_dir():
             raise UsageError("%s is not a notebook (.ipynb), a folder or a .zip" % raw)
@@ -119,11 +120,11 @@ def _stage(files, target: Path):
     target.mkdir(parents=True)
     for f in files:
         if f.path.is_dir():
-            _copy_folder(f.path, target / f.name)
+            copy_folder(f.path, target / f.name)
         elif f.path.suffix.lower() == ".zip":
             folder = target / Path(f.name).stem
             folder.mkdir(parents=True, exist_ok=True)
-            _extract(f.path, folder)
+            extract(f.path, folder)
         else:
             destination = target / _package_place(f.name)
             destination.parent.mkdir(parents=True, exist_ok=True)
@@ -143,7 +144,7 @@ def _unpack_nested(folder: Path, depth=3):
         for archive in zips:
             inside = archive.with_suffix("")
             inside.mkdir(exist_ok=True)
-            _extract(archive, inside)
+            extract(archive, inside)
             archive.unlink()
 
 

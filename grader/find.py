@@ -69,7 +69,7 @@ def _outside_link(path: Path, root: Path):
     return not inside or target in path.parent.resolve().parents or target == path.parent.resolve()
 
 
-def _copy_folder(src: Path, dest: Path, root: Path | None = None):
+def copy_folder(src: Path, dest: Path, root: Path | None = None):
     """Copy ``src``; symlinks are followed only when they stay inside ``root`` (default ``src``)."""
     root = (root or src).resolve()
 
@@ -78,7 +78,7 @@ def _copy_folder(src: Path, dest: Path, root: Path | None = None):
     shutil.copytree(src, dest, ignore=ignore)
 
 
-def _extract(zip_path: Path, dest: Path):
+def extract(zip_path: Path, dest: Path):
     try:
         with zipfile.ZipFile(zip_path) as archive:
             members = archive.infolist()
@@ -101,17 +101,17 @@ def find(path, work_root: Path) -> Submission:
     sid = submission_id(path)
     copy_root = work_root / "submission"
     if path.is_dir():
-        _copy_folder(path, copy_root)
+        copy_folder(path, copy_root)
     elif path.suffix.lower() == ".zip":
         copy_root.mkdir(parents=True)
-        _extract(path, copy_root)
+        extract(path, copy_root)
     elif path.suffix.lower() == ".ipynb":
         _check_notebook(path)
         copy_root.mkdir(parents=True)
         shutil.copy2(path, copy_root / path.name)
         beside = path.parent / "cs231n"
         if beside.is_dir():
-            _copy_folder(beside, copy_root / "cs231n", root=path.parent)
+            copy_folder(beside, copy_root / "cs231n", root=path.parent)
     else:
         raise UsageError("%s is not a notebook (.ipynb), a folder or a .zip" % path)
     notebook = _pick_notebook(copy_root)
