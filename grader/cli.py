@@ -9,11 +9,19 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import assignment, batch, classroom, gradebook, gradescope, manual, report, sandbox
+from . import assignments
+from .classroom import batch
+from .classroom import grade_class as classroom
+from .export import gradebook
+from .export import gradescope
+from .classroom import manual
+from .results import report
+from .sandbox import isolation as sandbox
 from .errors import UsageError
-from .pipeline import grade
+from .resources import grader_path
+from .grade.pipeline import grade
 
-DEMO = Path(__file__).resolve().parent / "demo" / "demo.ipynb"
+DEMO = grader_path("demo", "demo.ipynb")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -67,7 +75,7 @@ def _progress(message):
 def run(argv=None) -> int:
     args = _parser().parse_args(argv)
     if args.check_sandbox:
-        print("\n".join(sandbox.machine_report(assignment.load(args.assignment).raw.get("sandbox"))))
+        print("\n".join(sandbox.machine_report(assignments.load(args.assignment).raw.get("sandbox"))))
         return 0
     if args.merge_manual:
         return _merge_manual(args)
@@ -86,7 +94,7 @@ def run(argv=None) -> int:
         raise UsageError("--timeout must be a positive number of seconds")
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
-    settings = assignment.load(args.assignment).with_timeouts(cell=args.timeout)
+    settings = assignments.load(args.assignment).with_timeouts(cell=args.timeout)
     for path in args.submissions:
         if not Path(path).exists():
             raise UsageError("%s: no such file or folder" % path)
@@ -166,7 +174,7 @@ def _merge_manual(args) -> int:
     out = Path(args.out)
     updated = manual.merge_manual(out, args.merge_manual)
     _, info = classroom.reload(out)
-    settings = assignment.load(info.get("spec") or args.assignment)
+    settings = assignments.load(info.get("spec") or args.assignment)
     classroom.rewrite_class_files(out, settings, _roster(args.roster), args.canvas_assignment_id)
     print("merged manual points for %d students into %s" % (len(updated), out))
     return 0

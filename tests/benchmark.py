@@ -23,10 +23,10 @@ from nbclient import NotebookClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import notebooks  # noqa: E402
-from grader import assignment  # noqa: E402
-from grader.execute import SINGLE_THREAD  # noqa: E402
-from grader.overfit import MODEL, SOLVER  # noqa: E402
-from grader.pipeline import grade  # noqa: E402
+from grader import assignments  # noqa: E402
+from grader.grade.execute import SINGLE_THREAD  # noqa: E402
+from grader.check.overfit import MODEL, SOLVER  # noqa: E402
+from grader.grade.pipeline import grade  # noqa: E402
 
 TRAINING_ALONE = """
 import numpy as np
@@ -62,9 +62,9 @@ def training_alone(folder):
 
 def main(repeats=3):
     """Each measurement ``repeats`` times, interleaved; medians are reported."""
-    settings = assignment.load("rnn")
+    settings = assignments.load("rnn")
     runs = {"bare": [], "grade": [], "overfit": [], "training": [], "public": [], "alone": [], "rlimits": []}
-    fallback = assignment.load("rnn")
+    fallback = assignments.load("rnn")
     fallback.raw["sandbox"]["isolation"] = "rlimits"
     with tempfile.TemporaryDirectory() as tmp:
         folder = notebooks.build_submission("module", Path(tmp) / "sub", solutions="reference")

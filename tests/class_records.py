@@ -1,11 +1,12 @@
 """Synthetic batch records in the real results.json shape (built by grader.score) for class-level tests."""
 import numpy as np
 
-from grader import assignment, score
-from grader.check import compare
-from grader.judge import Verdict
+from grader import assignments
+from grader.results import score
+from grader.check.compare import compare
+from grader.check.judge import Verdict
 
-SETTINGS = assignment.load("rnn")
+SETTINGS = assignments.load("rnn")
 AUTOMATIC = [i for i in SETTINGS.items if i.kind != "manual"]
 MANUAL = [i for i in SETTINGS.items if i.kind == "manual"]
 PROBLEMS = {

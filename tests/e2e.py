@@ -4,10 +4,10 @@ from pathlib import Path
 import nbformat
 
 import notebooks
-from grader import assignment
-from grader.pipeline import grade
+from grader import assignments
+from grader.grade.pipeline import grade
 
-FAST = assignment.load(str(Path(__file__).with_name("fast.toml")))
+FAST = assignments.load(str(Path(__file__).with_name("fast.toml")))
 TRAINING_MARKERS = ("CaptioningSolver(", "small_rnn_model")
 
 

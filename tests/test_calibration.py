@@ -1,12 +1,13 @@
 """The recorded calibration covers the hidden checks and still holds on fresh draws."""
 import json
 
-from grader import assignment, calibrate
-from grader.items import REGISTRY
+from grader import assignments
+from grader.assignments import calibrate
+from grader.assignments.items import REGISTRY
 
 
 def recorded():
-    return json.loads(assignment.CALIBRATION.read_text())
+    return json.loads(assignments.CALIBRATION.read_text())
 
 
 def test_calibration_is_recorded_with_enough_draws_and_margin():

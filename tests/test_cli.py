@@ -7,7 +7,7 @@ import nbformat
 import pytest
 
 import make_demo
-from grader import report
+from grader.results import report
 
 
 def run_grade(*args, cwd=None):

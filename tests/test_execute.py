@@ -3,7 +3,7 @@ import json
 import time
 from pathlib import Path
 
-from grader.execute import KernelSession
+from grader.grade.execute import KernelSession
 
 
 def test_kernel_sees_no_grader_variables_and_has_its_own_home(tmp_path, monkeypatch):

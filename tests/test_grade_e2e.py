@@ -4,8 +4,8 @@ import pytest
 import notebooks
 from bugs import BUGS
 from e2e import build, failing, grade_fast, statuses
-from grader import assignment
-from grader.pipeline import grade
+from grader import assignments
+from grader.grade.pipeline import grade
 
 
 @pytest.mark.parametrize("form", ["notebook", "module"])
@@ -13,7 +13,7 @@ def test_solved_template_gets_every_automatic_point(tmp_path, form):
     path = build(tmp_path, form, train=True)
     if form == "module":
         path = notebooks.zip_submission(path, tmp_path / "submission.zip")
-    results = grade(path, assignment.load("rnn"), seed=11)
+    results = grade(path, assignments.load("rnn"), seed=11)
     assert failing(results) == set(), [(i["name"], i["message"][:300]) for i in results["items"]]
     assert results["score"] == results["automatic_max_score"] == 95
     assert results["max_score"] == 100
@@ -25,7 +25,7 @@ def test_solved_template_gets_every_automatic_point(tmp_path, form):
 
 @pytest.mark.parametrize("form", ["notebook", "module"])
 def test_blank_template_scores_zero_with_every_item_not_implemented(tmp_path, form):
-    results = grade(build(tmp_path, form, solutions=None, train=True), assignment.load("rnn"), seed=2)
+    results = grade(build(tmp_path, form, solutions=None, train=True), assignments.load("rnn"), seed=2)
     assert results["score"] == 0
     assert set(statuses(results).values()) == {"not_implemented"}, statuses(results)
     assert results["manual"][0]["name"] == "inline_question_1"

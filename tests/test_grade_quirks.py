@@ -5,9 +5,9 @@ import re
 
 from bugs import BY_NAME
 from e2e import FAST, build, failing, grade_fast, statuses
-from grader import assignment
-from grader.pipeline import grade
-from grader.report import render_html
+from grader import assignments
+from grader.grade.pipeline import grade
+from grader.results.report import render_html
 
 COLAB_CELL = '''from google.colab import drive
 drive.mount('/content/drive')
@@ -32,7 +32,7 @@ def test_colab_cells_are_neutralised_and_python2_cells_converted(tmp_path):
 def test_python2_cell_fails_alone_when_conversion_is_off(tmp_path):
     toml = tmp_path / "no_py2.toml"
     toml.write_text('extends = "rnn"\n[python2]\nconvert = false\n[items.overfit_small_data]\nenabled = false\n')
-    results = grade(build(tmp_path, extra_cells=[("end", PY2_CELL)]), assignment.load(str(toml)), seed=2)
+    results = grade(build(tmp_path, extra_cells=[("end", PY2_CELL)]), assignments.load(str(toml)), seed=2)
     assert failing(results) == set()
     errors = [c for c in results["execution"]["cells"] if c["status"] != "ok"]
     assert [c["ename"] for c in errors] == ["SyntaxError"]

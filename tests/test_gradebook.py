@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from grader import gradebook
-from grader.gradebook import read_roster, write_canvas_csv, write_gradebook
+from grader.export import gradebook
+from grader.export.gradebook import read_roster, write_canvas_csv, write_gradebook
 
 ITEMS = ["rnn_step_forward", "rnn_forward", "overfit_small_data", "inline_question_1"]
 

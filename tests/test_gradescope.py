@@ -11,12 +11,14 @@ import pytest
 
 import e2e
 import notebooks
-from grader import assignment, gradescope, score
-from grader.check import CheckResult
+from grader import assignments
+from grader.export import gradescope
+from grader.results import score
+from grader.check.compare import CheckResult
 from grader.errors import UsageError
-from grader.judge import Verdict
+from grader.check.judge import Verdict
 
-SETTINGS = assignment.load("rnn")
+SETTINGS = assignments.load("rnn")
 FAST_TOML = Path(__file__).with_name("fast.toml")
 HINT = "check the order of tanh and the bias"
 

@@ -31,13 +31,13 @@ except ModuleNotFoundError:  # Python 3.10
 import grader
 import reference
 from e2e import build, failing, statuses
-from grader import assignment
+from grader import assignments
 from grader.errors import UsageError
-from grader.execute import KernelSession, kill_marked, marked_processes
-from grader.pipeline import grade
-from grader.report import render_html
-from grader.sandbox import bubblewrap_status
-from grader.score import STATUSES
+from grader.grade.execute import KernelSession, kill_marked, marked_processes
+from grader.grade.pipeline import grade
+from grader.results.report import render_html
+from grader.sandbox.isolation import bubblewrap_status
+from grader.results.score import STATUSES
 from hostile_cases import CASES
 from notebooks import GRADED, NOTEBOOK_NAME, TEMPLATE_DIR
 
@@ -56,9 +56,9 @@ TAG = "# hostile"
 # (what /proc/<pid>/environ shows), records the sessions' markers and its own peak memory.
 CHILD = r'''
 import json, resource, sys, time, traceback
-from grader import assignment
-from grader.execute import KernelSession
-from grader.pipeline import grade
+from grader import assignments
+from grader.grade.execute import KernelSession
+from grader.grade.pipeline import grade
 markers = []
 original = KernelSession.__init__
 def recording(session, *args, **kwargs):
@@ -68,7 +68,7 @@ KernelSession.__init__ = recording
 path, settings, seed, hidden, out = sys.argv[1:6]
 began = time.monotonic()
 try:
-    results, error = grade(path, assignment.load(settings), seed=int(seed), hidden=(hidden,)), None
+    results, error = grade(path, assignments.load(settings), seed=int(seed), hidden=(hidden,)), None
 except BaseException as exc:
     results, error = None, traceback.format_exc()
 with open(out, "w") as f:
@@ -207,7 +207,7 @@ class Arena:
                 results, error = child["results"], child["error"]
             else:
                 try:
-                    results = grade(path, assignment.load(str(settings_path)), seed=SEED, hidden=(self.out_dir,))
+                    results = grade(path, assignments.load(str(settings_path)), seed=SEED, hidden=(self.out_dir,))
                 except UsageError:  # a clear refusal: the caller expects it
                     raise
                 except Exception as exc:  # reported below, after the cleanup checks

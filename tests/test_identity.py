@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.identity import Identity, group, parse_name
+from grader.classroom.identity import Identity, group, parse_name
 
 CANVAS_LISTING = [
     "smithjohn_12345_6789012_RNN_Captioning.ipynb",

@@ -6,10 +6,10 @@ these tests are fast; tests/test_grade_e2e.py grades real notebooks in a kernel.
 import numpy as np
 import pytest
 
-from grader import assignment
-from grader.calibrate import reference_namespace
-from grader.judge import Judge
-from grader.probe import LocalBackend
+from grader import assignments
+from grader.assignments.calibrate import reference_namespace
+from grader.check.judge import Judge
+from grader.grade.probe import LocalBackend
 from reference.captioning_rnn import CaptioningRNN
 
 from bugs import BUGS
@@ -35,7 +35,7 @@ def namespace_with(replace):
 
 
 def failing_items(ns, seed, public_only=False):
-    settings = assignment.load("rnn")
+    settings = assignments.load("rnn")
     judge = Judge(LocalBackend(ns), settings, seed, public_only=public_only)
     failed = {}
     for item in settings.items:

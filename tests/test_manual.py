@@ -5,9 +5,9 @@ import json
 import pytest
 
 from class_records import failure, record
-from grader import report
+from grader.results import report
 from grader.errors import UsageError
-from grader.manual import merge_manual, render_manual_page, write_manual_csv, write_manual_page
+from grader.classroom.manual import merge_manual, render_manual_page, write_manual_csv, write_manual_page
 
 HEADER = ["id", "name", "item", "max_points", "points", "comment", "answer"]
 LONG = "Characters: " + "tiny vocabulary, longer sequences. " * 30

@@ -7,9 +7,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import assignment, policy
+from grader import assignments
+from grader.sandbox import policy
 from grader.errors import UsageError
-from grader.execute import CellOutcome
+from grader.grade.execute import CellOutcome
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_TEMPLATE = REPO / "student_template" / "notebook" / "RNN_Captioning.ipynb"
@@ -449,7 +450,7 @@ def write_toml(tmp_path, text, name="course.toml"):
 
 
 def test_builtin_policy_warns_on_every_rule_with_the_builtin_template():
-    settings = assignment.load("rnn")
+    settings = assignments.load("rnn")
     assert settings.policy == ALL_WARN
     assert settings.policy_template is None
 
@@ -459,7 +460,7 @@ def test_course_toml_sets_actions_and_a_relative_template(tmp_path):
     (tmp_path / "templates" / "hw.ipynb").write_text("{}")
     spec = write_toml(tmp_path, '[policy]\nno-extra-imports = "zero"\noutputs-kept = 5\nno-grader-access = "off"\n'
                                 'template = "templates/hw.ipynb"\n')
-    settings = assignment.load(spec)
+    settings = assignments.load(spec)
     assert settings.policy == {"no-extra-imports": "zero", "edits-only-in-todo": "warn", "outputs-kept": 5.0,
                                "recorded-outputs-match": "warn", "no-grader-access": "off"}
     assert settings.policy_template == (tmp_path / "templates" / "hw.ipynb").resolve()
@@ -469,7 +470,7 @@ def test_rules_left_out_of_the_table_are_off(tmp_path):
     path = tmp_path / "own.toml"
     text = (REPO / "grader" / "assignments" / "rnn.toml").read_text()
     path.write_text(text.split("[policy]")[0] + '[policy]\nedits-only-in-todo = "zero"\n')
-    assert assignment.load(str(path)).policy == {**{r: "off" for r in policy.RULES}, "edits-only-in-todo": "zero"}
+    assert assignments.load(str(path)).policy == {**{r: "off" for r in policy.RULES}, "edits-only-in-todo": "zero"}
 
 
 @pytest.mark.parametrize("line, message", [
@@ -481,5 +482,5 @@ def test_rules_left_out_of_the_table_are_off(tmp_path):
 ])
 def test_bad_policy_settings_are_usage_errors(tmp_path, line, message):
     with pytest.raises(UsageError) as error:
-        assignment.load(write_toml(tmp_path, "[policy]\n%s\n" % line))
+        assignments.load(write_toml(tmp_path, "[policy]\n%s\n" % line))
     assert message in str(error.value) and "\n" not in str(error.value)

@@ -3,14 +3,14 @@ and what the kernel may hold of the reference."""
 
 import pytest
 
-from grader import sandbox
-from grader.assignment import load
+from grader.sandbox import isolation as sandbox
+from grader.assignments import load
 from grader.errors import UsageError
-from grader.execute import KernelSession, marked_processes
-from grader.guard import kernel_guard
-from grader.integrity import touched
-from grader.items import BY_NAME, REGISTRY
-from grader.probe import kernel_reference
+from grader.grade.execute import KernelSession, marked_processes
+from grader.sandbox.guard import kernel_guard
+from grader.sandbox.integrity import touched
+from grader.assignments.items import BY_NAME, REGISTRY
+from grader.grade.probe import kernel_reference
 
 BWRAP = sandbox.bubblewrap_status()[0]
 LEVELS = ["rlimits"] + (["bubblewrap"] if BWRAP else [])

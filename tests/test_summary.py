@@ -3,7 +3,7 @@ import re
 from html.parser import HTMLParser
 
 from class_records import failure, record, rule
-from grader.summary import check_charts_svg, common_failures, histogram_svg, normalise, render_summary, write_summary
+from grader.classroom.summary import check_charts_svg, common_failures, histogram_svg, normalise, render_summary, write_summary
 
 BATCH = {"seed": 918273, "assignment": "rnn", "graded": 4, "cached": 1, "failed": 1, "elapsed_s": 61.5,
          "unrecognised": [{"path": "dl/notes.txt", "reason": "not a notebook, folder, zip or .py file"}],

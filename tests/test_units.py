@@ -3,11 +3,11 @@ import nbformat
 import numpy as np
 import pytest
 
-from grader import assignment
-from grader.check import compare, norm_error, rel_error
+from grader import assignments
+from grader.check.compare import compare, norm_error, rel_error
 from grader.errors import UsageError
-from grader.sanitize import neutralise_source
-from grader.score import manual_answers
+from grader.grade.sanitize import neutralise_source
+from grader.results.score import manual_answers
 
 
 def test_toml_overrides_points_thresholds_timeouts_and_items(tmp_path):
@@ -15,7 +15,7 @@ def test_toml_overrides_points_thresholds_timeouts_and_items(tmp_path):
     path.write_text('extends = "rnn"\n[timeouts]\ncell = 120\n'
                     '[items.rnn_backward]\npoints = 15\nthreshold = 1e-5\n'
                     '[items.overfit_small_data]\nenabled = false\n')
-    settings = assignment.load(str(path))
+    settings = assignments.load(str(path))
     assert settings.points("rnn_backward") == 15 and settings.threshold("rnn_backward") == 1e-5
     assert settings.points("rnn_forward") == 5 and settings.cell_timeout == 120
     assert "overfit_small_data" not in [i.name for i in settings.items]
@@ -23,7 +23,7 @@ def test_toml_overrides_points_thresholds_timeouts_and_items(tmp_path):
 
 
 def test_builtin_rnn_totals_100_points():
-    settings = assignment.load("rnn")
+    settings = assignments.load("rnn")
     assert sum(settings.points(i.name) for i in settings.items) == 100
 
 
@@ -32,7 +32,7 @@ def test_bad_toml_is_a_usage_error(tmp_path, text):
     path = tmp_path / "bad.toml"
     path.write_text('extends = "rnn"\n' + text)
     with pytest.raises(UsageError):
-        assignment.load(str(path))
+        assignments.load(str(path))
 
 
 def test_ladder_reports_shape_none_dtype_and_nan_before_values():
@@ -82,7 +82,7 @@ def test_manual_answers_follow_their_question():
 
 
 def test_failing_imports_are_guarded_for_the_rerun_but_future_imports_stay_first():
-    from grader.sanitize import guard_imports
+    from grader.grade.sanitize import guard_imports
     source = "from __future__ import print_function\nimport numpy as np\nfrom no_such_module import imread\nx = 1"
     guarded = guard_imports(source)
     assert guarded.startswith("from __future__ import print_function\ntry:\n    import numpy as np")
@@ -93,7 +93,7 @@ def test_failing_imports_are_guarded_for_the_rerun_but_future_imports_stay_first
 
 
 def test_symlinks_are_followed_only_inside_the_submission(tmp_path):
-    from grader.find import find
+    from grader.grade.find import find
     outside = tmp_path / "secret.txt"
     outside.write_text("TA notes")
     sub = tmp_path / "student"

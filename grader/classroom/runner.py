@@ -1,6 +1,6 @@
 """Run a batch's jobs: worker processes on this machine, or tasks on a Dask cluster.
 
-Either way each submission is graded by ``grader.worker`` in a process of its own (with
+Either way each submission is graded by ``grader.classroom.worker`` in a process of its own (with
 its own kernel and sandbox), and ``on_done(job, record)`` hears of each as it finishes.
 """
 from __future__ import annotations

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from markupsafe import Markup, escape
 
-from .gradebook import format_number, student_id
-from .report import SYMBOLS, environment, first_problem, write_atomic
-from .score import STATUSES
+from ..export.gradebook import format_number, student_id
+from ..results.report import SYMBOLS, environment, first_problem, write_atomic
+from ..results.score import STATUSES
 
 COLOURS = {"passed": "#15803d", "failed": "#b91c1c", "error": "#9a3412", "missing": "#6b21a8",
            "not_implemented": "#6b7280", "timeout": "#a16207"}

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .kernel_probe import Opaque
+from ..grade.kernel_probe import Opaque
 
 
 @dataclass

@@ -8,7 +8,7 @@ import numpy as np
 
 from reference.rnn_layers import affine_forward, rnn_step_forward
 
-from .check import CheckResult, ladder
+from .compare import CheckResult, ladder
 
 TIE = 1e-8
 

@@ -18,7 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .find import NOTEBOOK_NAME
+from ..grade.find import NOTEBOOK_NAME
 
 CANVAS = re.compile(r"^(?P<name>.*?)_(?:(?P<late>late)_)?(?P<user>\d+)_(?P<file>\d+)"
                     r"(?:_(?P<original>.*)|(?P<ext>\.[^._]+))?$", re.IGNORECASE)

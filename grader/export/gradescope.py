@@ -15,16 +15,18 @@ import sys
 import tempfile
 import traceback
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
-from . import report
-from .assignment import load as load_assignment
-from .errors import UsageError
-from .pipeline import grade
+from .. import __version__
+from ..resources import package_dirs
+from ..results import report
+from ..assignments import load as load_assignment
+from ..errors import UsageError
+from ..grade.pipeline import grade
 
-PROJECT = Path(__file__).resolve().parent.parent
-PACKED = ("pyproject.toml", "README.md", "grader", "reference", "student_template")
-NOT_PACKED = {"__pycache__", "tests", "reports"}
+NOT_PACKED = {"__pycache__"}
+DISTRIBUTION = "cs231n-rnn-grader"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed: the same project gives the same zip
 MAX_CHECKS = 5
 HEADLINES = {"failed": "Failed", "error": "Error: your code raised an exception",
@@ -42,8 +44,8 @@ python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))' \\
     || { echo "the grader needs Python >= 3.10: choose the Ubuntu 22.04 base image" >&2; exit 1; }
 python3 -m venv "$ROOT/venv"
 "$ROOT/venv/bin/pip" install --upgrade pip
-# Editable: the grader finds student_template/ and reference/ next to grader/, as in a checkout.
-"$ROOT/venv/bin/pip" install -e "$ROOT/source/grader_src"
+# A regular install of the grader the zip carries (its packages and a generated pyproject.toml).
+"$ROOT/venv/bin/pip" install "$ROOT/source/grader_src"
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
@@ -54,8 +56,7 @@ RESULTS="$ROOT/results/results.json"
 PYTHON="${GRADER_PYTHON:-$ROOT/venv/bin/python}"
 mkdir -p "$ROOT/results"
 rm -f "$RESULTS"
-export PYTHONPATH="$SOURCE/grader_src"  # the zip's own copy, whatever else PYTHON has installed
-"$PYTHON" -m grader.gradescope run "$ROOT/submission" "$RESULTS" --assignment %(assignment)s
+"$PYTHON" -m grader.export.gradescope run "$ROOT/submission" "$RESULTS" --assignment %(assignment)s
 if [ ! -s "$RESULTS" ]; then  # Python itself failed: still give the student a result
     cat > "$RESULTS" <<'JSON'
 {"score": 0, "tests": [],
@@ -172,8 +173,9 @@ def build_autograder(zip_path, assignment="rnn") -> Path:
     else:
         spec = shlex.quote(assignment)
     entries["run_autograder"] = ((RUN_AUTOGRADER % {"assignment": spec}).encode(), 0o755)
-    for top in PACKED:
-        entries.update(_tree(PROJECT / top, "grader_src/" + top))
+    for name, folder in package_dirs().items():
+        entries.update(_tree(folder, "grader_src/" + name))
+    entries["grader_src/pyproject.toml"] = (_pyproject().encode(), 0o644)
     zip_path = Path(zip_path)
     zip_path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=zip_path.parent, prefix="." + zip_path.name)
@@ -189,6 +191,22 @@ def build_autograder(zip_path, assignment="rnn") -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return zip_path
+
+
+def _pyproject():
+    """A pyproject.toml that installs the packed packages with this grader's dependencies."""
+    try:
+        version, requires = metadata.version(DISTRIBUTION), metadata.requires(DISTRIBUTION) or []
+    except metadata.PackageNotFoundError:  # running from a checkout that was never installed
+        version, requires = __version__, []
+    dependencies = [r for r in requires if "extra ==" not in r]
+    return "\n".join([
+        "[build-system]", 'requires = ["setuptools>=64"]', 'build-backend = "setuptools.build_meta"', "",
+        "[project]", "name = %s" % json.dumps(DISTRIBUTION), "version = %s" % json.dumps(version),
+        'requires-python = ">=3.10"', "dependencies = %s" % json.dumps(dependencies), "",
+        "[project.scripts]", 'grade = "grader.cli:main"', "",
+        "[tool.setuptools.packages.find]", 'include = ["grader*", "reference*", "student_template*"]', "",
+        "[tool.setuptools.package-data]", '"*" = ["*.j2", "*.toml", "*.json", "*.ipynb", "*.md"]', ""])
 
 
 def _tree(path, name):
@@ -226,7 +244,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser():
-    p = _Parser(prog="python -m grader.gradescope", description="Grade one submission the Gradescope way.")
+    p = _Parser(prog="python -m grader.export.gradescope", description="Grade one submission the Gradescope way.")
     sub = p.add_subparsers(dest="command", required=True)
     command = sub.add_parser("run", help="grade SUBMISSION and write Gradescope's results.json to RESULTS")
     command.add_argument("submission")
@@ -263,7 +281,7 @@ def main(argv=None):
     try:
         args = _parser().parse_args(argv)
     except UsageError as exc:  # run_autograder always passes valid arguments; no place to write a result
-        print("grader.gradescope: error: %s" % exc, file=sys.stderr)
+        print("grader.export.gradescope: error: %s" % exc, file=sys.stderr)
         return 2
     run(args.submission, args.results, args.assignment)
     return 0

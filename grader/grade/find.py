@@ -12,7 +12,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UsageError
+from ..errors import UsageError
 
 NOTEBOOK_NAME = re.compile(r"rnn[_ -]?captioning", re.IGNORECASE)
 CONTENT_MARKERS = ("CaptioningRNN", "rnn_step_forward")

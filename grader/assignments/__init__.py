@@ -14,13 +14,14 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-from .errors import UsageError
+from ..errors import UsageError
+from ..resources import grader_path
 from .items import BY_NAME, REGISTRY
-from .policy import ACTIONS, RULES
-from .sandbox import limits_from
+from ..sandbox.policy import ACTIONS, RULES
+from ..sandbox.isolation import limits_from
 
-BUILTIN = Path(__file__).resolve().parent / "assignments"
-CALIBRATION = Path(__file__).resolve().parent / "calibration.json"
+BUILTIN = grader_path("assignments")
+CALIBRATION = grader_path("assignments", "calibration.json")
 
 
 def _merge(base, override):

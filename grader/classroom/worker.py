@@ -1,4 +1,4 @@
-"""Grade one staged submission in a process of its own: ``python -m grader.worker SPEC OUT``.
+"""Grade one staged submission in a process of its own: ``python -m grader.classroom.worker SPEC OUT``.
 
 The batch runs one worker per submission, so a crash, a leak or a kill costs only that
 submission. SPEC is a JSON file: {"path", "assignment", "timeout", "seed", "public_only",
@@ -17,10 +17,10 @@ import zipfile
 from io import BytesIO
 from pathlib import Path
 
-from . import assignment
-from .errors import UsageError
-from .pipeline import grade
-from .report import write_atomic
+from .. import assignments
+from ..errors import UsageError
+from ..grade.pipeline import grade
+from ..results.report import write_atomic
 
 
 def _die_with_parent():
@@ -38,7 +38,7 @@ def grade_spec(spec) -> dict:
     """{"results": ...} or {"error": ...} for one job spec; never raises for a bad submission.
     ``cache`` says whether the outcome is the submission's own (not a grader failure)."""
     try:
-        settings = assignment.load(spec["assignment"]).with_timeouts(cell=spec.get("timeout"))
+        settings = assignments.load(spec["assignment"]).with_timeouts(cell=spec.get("timeout"))
         results = grade(spec["path"], settings, seed=spec["seed"], public_only=spec.get("public_only", False),
                         hidden=tuple(spec.get("hidden", ())))
         return {"results": results, "cache": True}
@@ -54,7 +54,7 @@ def run_worker(spec, timeout=None, started=None) -> dict:
     with tempfile.TemporaryDirectory(prefix="grade-job-") as tmp:
         spec_path, out_path = Path(tmp) / "spec.json", Path(tmp) / "record.json"
         spec_path.write_text(json.dumps(spec))
-        process = subprocess.Popen([sys.executable, "-m", "grader.worker", str(spec_path), str(out_path)],
+        process = subprocess.Popen([sys.executable, "-m", "grader.classroom.worker", str(spec_path), str(out_path)],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if started:
             started(process)

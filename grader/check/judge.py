@@ -14,9 +14,9 @@ from reference import rnn_layers
 from reference.captioning_rnn import CaptioningRNN
 
 from . import cases as C
-from .check import CheckResult, compare, numeric_gradient
-from .items import GROUPS, substitutes
-from .kernel_probe import as_tuple, fresh
+from .compare import CheckResult, compare, numeric_gradient
+from ..assignments.items import GROUPS, substitutes
+from ..grade.kernel_probe import as_tuple, fresh
 from .overfit import overfit_request
 from .sampling import check_sample
 

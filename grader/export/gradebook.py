@@ -10,7 +10,7 @@ import csv
 import io
 from pathlib import Path
 
-from .report import write_atomic
+from ..results.report import write_atomic
 
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 POINTS_POSSIBLE = "    Points Possible"  # as Canvas exports it; its importer looks for /Points Possible/

@@ -10,7 +10,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-TEMPLATE_PACKAGE = Path(__file__).resolve().parent.parent / "student_template" / "module" / "cs231n"
+from ..resources import given_package
+
 GIVEN = ("layers", "gradient_check", "optim", "coco_utils", "captioning_solver", "image_utils")
 
 
@@ -27,6 +28,6 @@ def supply_given(backend, workdir: Path):
         if not failing:
             break
         name = failing[0].split(".", 1)[1]
-        shutil.copyfile(TEMPLATE_PACKAGE / ("%s.py" % name), package / ("%s.py" % name))
+        shutil.copyfile(given_package() / ("%s.py" % name), package / ("%s.py" % name))
         supplied["cs231n/%s.py" % name] = problems[failing[0]]
     return supplied

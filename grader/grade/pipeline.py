@@ -13,19 +13,22 @@ import nbformat
 from reference.coco_small import write_small_coco
 
 from . import find as finder
-from . import integrity, policy, sandbox, score
-from .errors import UsageError
+from ..sandbox import integrity
+from ..sandbox import policy
+from ..sandbox import isolation as sandbox
+from ..results import score
+from ..errors import UsageError
+from ..resources import NOTEBOOK, student_template
 from .execute import KernelSession, execute_notebook
 from .given import supply_given
-from .judge import Judge
+from ..check.judge import Judge
 from .probe import KernelBackend
 from .py2 import convert_submission
-from .guard import kernel_guard
+from ..sandbox.guard import kernel_guard
 from .shims import KERNEL_SETUP
 from .sanitize import IMPORT_ERRORS, guard_imports, neutralise
 
 DATA_DIR = Path("cs231n") / "datasets" / "coco_captioning"
-TEMPLATES = Path(__file__).resolve().parent.parent / "student_template"
 
 
 def new_seed():
@@ -130,7 +133,7 @@ def _package_files(root):
 def _policy(settings, submitted, files, outcomes, access):
     """The course rules, against the TA's template or the built-in one of the same form."""
     form = "module" if "cs231n/rnn_layers.py" in files else "notebook"
-    template_path = settings.policy_template or TEMPLATES / form / "RNN_Captioning.ipynb"
+    template_path = settings.policy_template or student_template(form) / NOTEBOOK
     template = _read_notebook(template_path)
     template_files = _package_files(template_path.parent)
     return policy.evaluate(settings.policy, submitted=submitted, template=template, outcomes=outcomes,

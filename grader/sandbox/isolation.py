@@ -30,11 +30,11 @@ import tempfile
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-import grader
-import reference
+from ..resources import package_dirs
 
 LEVELS = ("bubblewrap", "rlimits")
-GRADER_DIRS = tuple(Path(p.__file__).resolve().parent for p in (grader, reference))
+PACKAGES = package_dirs()  # grader, reference, student_template: wherever they are installed
+GRADER_DIRS = tuple(PACKAGES.values())
 
 
 @dataclass(frozen=True)
@@ -70,14 +70,23 @@ def python_paths():
     return sorted(os.path.realpath(p) for p in paths if p and os.path.exists(p))
 
 
+def checkout():
+    """The source checkout the grader runs from, if it is one (tests, docs, the .git history)."""
+    root = GRADER_DIRS[0].parent
+    if (root / "pyproject.toml").is_file() and all(_inside(str(d), str(root)) for d in GRADER_DIRS):
+        return str(root)
+    return None
+
+
 def private_paths(hidden=()):
     """What student code must not see: temporary folders (other submissions' work copies),
-    the TA's HOME, the grader and the reference (their whole checkout, if it is one), and
-    ``hidden``. The Python installation is shown again where it lies inside one of them."""
+    the TA's HOME, the grader's packages (and their checkout, if it is one), and ``hidden``.
+    The Python installation is shown again where it lies inside one of them; the grader's
+    packages are hidden once more on top of it (they may live in its site-packages)."""
     paths = {"/tmp", os.path.realpath(tempfile.gettempdir()), os.path.realpath(str(Path.home())),
              *(str(d) for d in GRADER_DIRS), *(os.path.realpath(str(p)) for p in hidden)}
-    if all(_inside(str(d), str(GRADER_DIRS[0].parent)) for d in GRADER_DIRS):
-        paths.add(str(GRADER_DIRS[0].parent))
+    if checkout():  # a venv inside it (.venv) is shown again with the Python installation
+        paths.add(checkout())
     paths.discard("/")
     return sorted(paths, key=len)
 
@@ -103,32 +112,14 @@ class Sandbox:
         return self.level == "bubblewrap"
 
     def wrap(self, argv, work_root, workdir):
-        """The kernel's command line, inside bwrap when that is the level."""
+        """The kernel's command line, inside bwrap when that is the level. ``argv[0]`` must
+        be an absolute path: inside the sandbox, PATH may find no Python, or another one."""
+        if not os.path.isabs(argv[0]):
+            raise ValueError("the sandboxed command must start with an absolute path, not %r" % argv[0])
         if self.level != "bubblewrap":
             return list(argv)
-        return [shutil.which("bwrap"), *self._bwrap_options(str(Path(work_root).resolve()), str(workdir)),
+        return [shutil.which("bwrap"), *bwrap_options(self.hidden, str(Path(work_root).resolve()), str(workdir)),
                 "--", *argv]
-
-    def _bwrap_options(self, work_root, workdir):
-        # JPY_PARENT_PID: inside the pid namespace the kernel's parent is pid 1, which
-        # ipykernel takes for "my parent died"; --die-with-parent does that job here.
-        options = ["--die-with-parent", "--unsetenv", "JPY_PARENT_PID", "--unshare-user", "--unshare-pid",
-                   "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-                   "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-        hidden = private_paths(self.hidden)
-        for path in hidden:
-            if os.path.isdir(path):
-                options += ["--tmpfs", path]
-            elif os.path.exists(path):
-                options += ["--ro-bind", "/dev/null", path]
-        shown = []
-        for path in python_paths():  # the Python installation may live under a hidden folder
-            if (any(_inside(path, h) for h in hidden) and not any(_inside(path, s) for s in shown)
-                    and not any(_inside(path, str(d)) for d in GRADER_DIRS)):
-                shown.append(path)
-                options += ["--ro-bind", path, path]
-        options += ["--bind", work_root, work_root, "--chdir", workdir]
-        return options
 
     def preexec(self):
         """A function run in the kernel's process before it starts: the resource limits."""
@@ -159,18 +150,50 @@ class Sandbox:
                 "limits": asdict(self.limits)}
 
 
+def bwrap_options(hidden, work_root, workdir):
+    """bwrap's options: namespaces, a read-only root, private paths hidden, the Python
+    installation shown again, the grader's packages hidden on top, the work folder writable."""
+    # JPY_PARENT_PID: inside the pid namespace the kernel's parent is pid 1, which
+    # ipykernel takes for "my parent died"; --die-with-parent does that job here.
+    options = ["--die-with-parent", "--unsetenv", "JPY_PARENT_PID", "--unshare-user", "--unshare-pid",
+               "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+               "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    private = private_paths(hidden)
+    options += _hide(private)
+    shown = []
+    for path in python_paths():  # the Python installation may live under a hidden folder
+        if any(_inside(path, h) for h in private) and not any(_inside(path, s) for s in shown):
+            shown.append(path)
+            options += ["--ro-bind", path, path]
+    options += _hide(str(d) for d in GRADER_DIRS if any(_inside(str(d), s) for s in shown))
+    options += ["--bind", work_root, work_root, "--chdir", workdir]
+    return options
+
+
+def _hide(paths):
+    options = []
+    for path in paths:
+        if os.path.isdir(path):
+            options += ["--tmpfs", path]
+        elif os.path.exists(path):
+            options += ["--ro-bind", "/dev/null", path]
+    return options
+
+
 @functools.lru_cache(maxsize=None)
 def bubblewrap_status():
     """(works, why not): whether bwrap can create the namespaces we ask for here."""
     bwrap = shutil.which("bwrap")
     if not bwrap:
         return False, "bwrap is not installed (Debian/Ubuntu: apt install bubblewrap)"
-    probe = [bwrap, "--die-with-parent", "--unshare-user", "--unshare-pid", "--unshare-net", "--ro-bind", "/", "/",
-             "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--", sys.executable, "-c", "pass"]
-    try:
-        run = subprocess.run(probe, capture_output=True, text=True, timeout=30)
+    root = Path(tempfile.mkdtemp(prefix="grade-bwrap-probe-"))
+    try:  # the options of a real launch, so a check that passes means a kernel will start
+        probe = Sandbox("bubblewrap").wrap([sys.executable, "-c", "import numpy, ipykernel"], root, root)
+        run = subprocess.run(probe, capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return False, "bwrap did not run: %s" % exc
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
     if run.returncode != 0:
         return False, "bwrap cannot create namespaces here: %s" % (run.stderr.strip().splitlines() or ["?"])[-1]
     return True, ""
@@ -208,8 +231,8 @@ def choose(table=None, hidden=()):
 # Run inside the sandbox by `grade --check-sandbox`: what can student code actually do?
 SELF_TEST = r"""
 import os, resource, socket, sys
-grader = sys.argv[1]
-print("sees the grader's files:", "yes" if os.path.exists(os.path.join(grader, "pipeline.py")) else "no")
+sources = sys.argv[1:]
+print("sees the grader's files:", "yes" if any(os.path.exists(path) for path in sources) else "no")
 try:
     socket.create_connection(("1.1.1.1", 53), timeout=3).close()
     print("network: reachable")
@@ -226,11 +249,17 @@ except OSError:
 """
 
 
+def grader_sources():
+    """A few files that student code must never read: the solution, the grader's checks."""
+    files = [PACKAGES["reference"] / "rnn_layers.py", PACKAGES["grader"] / "check" / "judge.py"]
+    return files + ([Path(checkout()) / "pyproject.toml"] if checkout() else [])
+
+
 def self_test(box):
     """Lines printed by a small program run inside ``box``, as a kernel would be."""
     root = Path(tempfile.mkdtemp(prefix="grade-check-"))
     try:
-        argv = box.wrap([sys.executable, "-c", SELF_TEST, str(GRADER_DIRS[0])], root, root)
+        argv = box.wrap([sys.executable, "-c", SELF_TEST, *map(str, grader_sources())], root, root)
         run = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=root, preexec_fn=box.preexec(),
                              env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
         return run.stdout.splitlines() or ["the self-test printed nothing: %s" % run.stderr.strip()[-300:]]

@@ -13,9 +13,9 @@ import math
 import re
 from pathlib import Path
 
-from .errors import UsageError
-from .gradebook import FORMULA_STARTS, format_number, shorten, student_id, spreadsheet_text, write_csv
-from .report import environment, render_html, write_atomic
+from ..errors import UsageError
+from ..export.gradebook import FORMULA_STARTS, format_number, shorten, student_id, spreadsheet_text, write_csv
+from ..results.report import environment, render_html, write_atomic
 
 COLUMNS = ("id", "name", "item", "max_points", "points", "comment", "answer")
 REQUIRED = ("id", "item", "points")

@@ -1,4 +1,4 @@
-"""Calibrate hidden-check tolerances on the reference: ``python -m grader.calibrate``.
+"""Calibrate hidden-check tolerances on the reference: ``python -m grader.assignments.calibrate``.
 
 Grades the reference itself, in-process, on many hidden draws and records the worst
 error of every numeric-gradient check (float64) and of the float32 comparisons with
@@ -16,16 +16,16 @@ from collections import defaultdict
 from reference import rnn_layers
 from reference.captioning_rnn import CaptioningRNN
 
-from . import assignment
-from .judge import Judge
-from .probe import LocalBackend
+from .. import assignments
+from ..check.judge import Judge
+from ..grade.probe import LocalBackend
 
 MARGIN = 10.0
 LABEL = re.compile(r"(\w+)'?\]? vs ")
 CALIBRATED_KINDS = ("layer", "model_loss")
 
 
-class _Unbounded(assignment.Settings):
+class _Unbounded(assignments.Settings):
     """Settings whose calibrated thresholds are infinite, so every value is recorded."""
 
     def calibrated(self, item, label):
@@ -43,7 +43,7 @@ def reference_namespace():
 
 def measure(draws, first_seed=0):
     """Worst errors over ``draws`` hidden draws: ({(item, label): worst}, worst float32)."""
-    base = assignment.load("rnn")
+    base = assignments.load("rnn")
     settings = _Unbounded(base.name, base.title, base.raw, base.calibration)
     backend = LocalBackend(reference_namespace())
     numeric, float32 = defaultdict(float), 0.0
@@ -82,11 +82,11 @@ def main(argv=None):
     parser.add_argument("--draws", type=int, default=1000)
     args = parser.parse_args(argv)
     result = calibration(args.draws)
-    tmp = str(assignment.CALIBRATION) + ".tmp"
+    tmp = str(assignments.CALIBRATION) + ".tmp"
     with open(tmp, "w") as f:
         json.dump(result, f, indent=1, sort_keys=True)
-    os.replace(tmp, assignment.CALIBRATION)
-    print("wrote %s (%d draws)" % (assignment.CALIBRATION, args.draws))
+    os.replace(tmp, assignments.CALIBRATION)
+    print("wrote %s (%d draws)" % (assignments.CALIBRATION, args.draws))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ probe stage can call the student's functions in it.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import logging
@@ -21,12 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from jupyter_client.kernelspec import KernelSpec
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from .guard import CHANNEL_VARIABLE
-from .sandbox import Sandbox
+from ..sandbox.guard import CHANNEL_VARIABLE
+from ..sandbox.isolation import Sandbox
+from ..sandbox.kernel import SandboxedKernelManager
 
 TIMEOUT_ENAME = "CellTimeoutError"
 # One BLAS thread per kernel: small matrices gain nothing from threads, and pools
@@ -140,14 +141,13 @@ class CellOutcome:
 class KernelSession:
     """One kernel in a work folder, inside a sandbox, with restart and replay."""
 
-    def __init__(self, workdir, env=None, kernel_name="python3", startup_timeout=60, home=None, sandbox=None):
+    def __init__(self, workdir, env=None, startup_timeout=60, home=None, sandbox=None):
         self.workdir = str(workdir)
         self.work_root = Path(workdir).parent  # the work folder, home and sockets live here
         self.env = env
         self.marker = uuid.uuid4().hex
         self.home = Path(home) if home else self.work_root / "home"  # the kernel's own HOME
         self.home.mkdir(parents=True, exist_ok=True)
-        self.kernel_name = kernel_name
         self.startup_timeout = startup_timeout
         self.sandbox = sandbox or Sandbox("rlimits")
         self.client = None
@@ -157,6 +157,7 @@ class KernelSession:
         self.phase = ""  # what is running, for the grader-access events: "cell 7", an item's name
         self.access: list[dict] = []  # grader-access attempts the kernel's audit hook reported
         self._channel = None
+        self._kernel = contextlib.ExitStack()
 
     def __enter__(self):
         self._start()
@@ -168,26 +169,19 @@ class KernelSession:
     def _start(self):
         scratch = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("")])
         self.client = CappedClient(
-            scratch, kernel_name=self.kernel_name, allow_errors=True,
+            scratch, kernel_manager_class=SandboxedKernelManager, allow_errors=True,
             interrupt_on_timeout=True, startup_timeout=self.startup_timeout,
             error_on_timeout={"ename": TIMEOUT_ENAME, "evalue": "cell timed out", "traceback": []},
             ipython_hist_file=":memory:", iopub_timeout=4, shutdown_kernel="immediate",
             resources={"metadata": {"path": self.workdir}})
         self.client.log.setLevel(logging.CRITICAL)
         self.client.on_cell_executed = self._remember_reply
-        self.client.km = km = self.client.create_kernel_manager()
-        spec = km.kernel_spec
-        # Under bwrap a SIGINT to the process group would kill bwrap (and the kernel with it):
-        # interrupts go as messages on the control channel instead.
-        interrupt = "message" if self.sandbox.level == "bubblewrap" else spec.interrupt_mode
-        km._kernel_spec = KernelSpec(argv=self.sandbox.wrap(spec.argv, self.work_root, self.workdir),
-                                     display_name=spec.display_name, language=spec.language,
-                                     interrupt_mode=interrupt, metadata=spec.metadata)
+        sockets = None
         if self.sandbox.uses_ipc:  # no network inside: Unix sockets in the work folder
             sockets = self.work_root / "ipc"
             sockets.mkdir(exist_ok=True)
-            km.transport, km.ip = "ipc", str(sockets / "kernel")
-            km.connection_file = str(sockets / ("kernel-%d.json" % self.restarts))
+        km = self.client.create_kernel_manager().place(self.sandbox, self.work_root, self.workdir, sockets)
+        km.connection_file = str((sockets or self.work_root) / ("kernel-%d.json" % self.restarts))
         env = dict(kernel_environment(self.home) if self.env is None else self.env, **SINGLE_THREAD)
         env[MARKER_VARIABLE] = self.marker
         self._channel, writer = os.pipe()  # the audit hook's reports; only the kernel can write
@@ -198,10 +192,9 @@ class KernelSession:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # "pass_fds overriding close_fds": wanted
-                self.client.start_new_kernel(cwd=self.workdir, **kwargs)
+                self._kernel.enter_context(self.client.setup_kernel(cwd=self.workdir, **kwargs))
         finally:
             os.close(writer)
-        self.client.start_new_kernel_client()
         self.watchdog = Watchdog(self.marker, self.sandbox.limits.processes, spare=set(marked_processes(self.marker)))
         self.watchdog.start()
 
@@ -212,11 +205,10 @@ class KernelSession:
         """Stop the kernel, then every process that still carries this session's marker."""
         if self.watchdog is not None:
             self.watchdog.stopped.set()
-        if self.client is not None and self.client.km is not None:
-            try:
-                self.client._cleanup_kernel()
-            except Exception:  # the kernel may already be gone
-                pass
+        try:
+            self._kernel.close()  # nbclient's setup_kernel: stop the channels, shut the kernel down
+        except Exception:  # the kernel may already be gone
+            pass
         self.client = None
         kill_marked(self.marker)
         if self._channel is not None:

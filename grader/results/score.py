@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import re
 
-from . import __version__
-from .policy import apply
+from .. import __version__
+from ..sandbox.policy import apply
 
 STATUSES = ("passed", "failed", "error", "missing", "not_implemented", "timeout")
 ANSWER = re.compile(r"^\s*(\*\*|#+\s*)?\s*(your\s+)?answer\s*:?\s*(\*\*)?\s*:?", re.IGNORECASE)

@@ -15,9 +15,10 @@ import zipfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from . import __version__
-from .errors import UsageError
-from .find import NOTEBOOK_NAME, copy_folder, extract, submission_id
+from .. import __version__
+from ..errors import UsageError
+from ..resources import package_dirs
+from ..grade.find import NOTEBOOK_NAME, copy_folder, extract, submission_id
 from .identity import Identity, Unrecognised, group, parse_name
 
 GRADABLE = (".ipynb", ".zip")
@@ -25,7 +26,6 @@ GRADABLE = (".ipynb", ".zip")
 PACKAGE_FILES = {"rnn.py": "cs231n/classifiers/rnn.py", "__init__.py": None}
 PACKAGE_MODULES = {"rnn_layers", "layers", "optim", "captioning_solver", "coco_utils", "gradient_check",
                    "image_utils", "fast_layers", "layer_utils"}
-CODE_DIRS = ("grader", "reference", "student_template")
 
 
 @dataclass
@@ -172,12 +172,12 @@ def content_digest(path: Path) -> str:
 def grader_digest() -> str:
     """The grader's version and a hash of its own code, reference and templates: a changed
     grader does not reuse old results."""
-    root = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256(__version__.encode())
-    for folder in CODE_DIRS:
-        for file in sorted((root / folder).rglob("*")):
+    for name, folder in package_dirs().items():
+        for file in sorted(folder.rglob("*")):
             if file.is_file() and "__pycache__" not in file.parts and file.suffix != ".pyc":
-                digest.update(file.relative_to(root).as_posix().encode() + b"\0" + file.read_bytes())
+                digest.update(name.encode() + b"/" + file.relative_to(folder).as_posix().encode() + b"\0"
+                              + file.read_bytes())
     return digest.hexdigest()
 
 

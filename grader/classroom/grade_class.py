@@ -14,9 +14,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import batch, gradebook, manual, report, runner, summary
-from .errors import UsageError
-from .pipeline import new_seed
+from . import batch
+from ..export import gradebook
+from . import manual
+from ..results import report
+from . import runner
+from . import summary
+from ..errors import UsageError
+from ..grade.pipeline import new_seed
 
 CACHE = ".cache"
 

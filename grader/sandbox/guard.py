@@ -14,7 +14,7 @@ The grader's probe never needs either package: it sends its code as source text.
 """
 import os
 
-from .sandbox import GRADER_DIRS, private_paths, python_paths
+from .isolation import GRADER_DIRS, private_paths, python_paths
 
 PROTECTED_PACKAGES = ("reference", "grader")
 CHANNEL_VARIABLE = "CS231N_GRADER_CHANNEL"

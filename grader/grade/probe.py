@@ -13,10 +13,10 @@ import json
 import secrets
 from pathlib import Path
 
+from ..resources import reference_source
 from . import kernel_probe
 from .kernel_probe import MIME, PLAIN_KEYS, decode, encode
 
-REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
 REFERENCE_MODULES = ("rnn_layers", "optim", "coco_utils", "captioning_solver")
 GIVEN_FUNCTIONS = ("affine_forward", "affine_backward", "sigmoid")  # students receive these
 PROBE_NAME = "_cs231n_grader_probe"
@@ -24,7 +24,7 @@ PROBE_NAME = "_cs231n_grader_probe"
 
 @functools.lru_cache(maxsize=None)
 def _reference_files():
-    return tuple((name, (REFERENCE_DIR / (name + ".py")).read_text()) for name in REFERENCE_MODULES)
+    return tuple((name, reference_source(name)) for name in REFERENCE_MODULES)
 
 
 def reference_sources():

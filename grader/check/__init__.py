@@ -1,0 +1,1 @@
+"""The check stage: inputs the grader chooses, probe requests, comparison with the reference."""

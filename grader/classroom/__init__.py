@@ -1,0 +1,1 @@
+"""A class at once: LMS downloads to jobs, parallel workers, cache, manual items, summary."""

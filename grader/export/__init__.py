@@ -1,0 +1,1 @@
+"""What other tools read: the gradebook, Canvas's CSV, Gradescope's results and zip."""

@@ -1,0 +1,42 @@
+"""Where the grader's packaged files are: the one module that knows.
+
+Everything is found through ``importlib.resources``, so a checkout, an editable install,
+a wheel in a venv and an sdist all work alike; no module computes a path from the
+repository root.
+"""
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+NOTEBOOK = "RNN_Captioning.ipynb"
+
+
+def _package(name) -> Path:
+    return Path(str(files(name)))
+
+
+def grader_path(*parts) -> Path:
+    """A file or folder shipped inside the ``grader`` package (templates, demo, TOMLs)."""
+    return _package("grader").joinpath(*parts)
+
+
+def student_template(form="notebook") -> Path:
+    """The folder students receive for one form: ``notebook`` or ``module``."""
+    return _package("student_template") / form
+
+
+def given_package() -> Path:
+    """The template's ``cs231n/`` package: the given modules a submission may lack."""
+    return student_template("module") / "cs231n"
+
+
+def reference_source(module) -> str:
+    """Source of one module of the reference solution."""
+    return (_package("reference") / (module + ".py")).read_text()
+
+
+def package_dirs() -> dict:
+    """{package name: installed folder} of everything the grader ships: hidden from student
+    code, hashed into the cache key, packed into the Gradescope zip."""
+    return {name: _package(name).resolve() for name in ("grader", "reference", "student_template")}
