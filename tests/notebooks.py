@@ -57,7 +57,7 @@ def reference_sources(names: Iterable[str] = GRADED) -> dict[str, str]:
 
 
 def build_submission(form: str, dest, solutions=None, replace: Mapping[str, str] | None = None,
-                     extra_cells=None) -> Path:
+                     extra_cells=None, fill='def') -> Path:
     """
     Write a submission made from the template of `form` into the folder dest.
 
@@ -70,6 +70,9 @@ def build_submission(form: str, dest, solutions=None, replace: Mapping[str, str]
     - extra_cells: [(position, source)], code cells inserted in order, after the
       replacements. position: an index into the cell list (list.insert), 'start',
       'end', 'after:NAME' or 'before:NAME' (the cell defining NAME at top level)
+    - fill: 'def' replaces each whole def; 'todo' writes only the new def's body (without
+      its docstring) between the def's START and END OF YOUR CODE markers, as a student
+      who follows the rules does
     """
     if form not in FORMS:
         raise ValueError('form must be one of %s, not %r' % (FORMS, form))
@@ -104,7 +107,11 @@ def build_submission(form: str, dest, solutions=None, replace: Mapping[str, str]
         if len(hits) != 1:
             raise KeyError('%r is defined %d times in the %s template' % (name, len(hits), form))
         key, node = hits[0]
-        edits.setdefault(key, []).append((_span(node), node.col_offset, source, name))
+        if fill == 'todo':
+            (span, col), source = _todo_region(containers[key], node, name), _body(source)
+        else:
+            span, col = _span(node), node.col_offset
+        edits.setdefault(key, []).append((span, col, source, name))
     for key, spans in edits.items():
         new_text = _splice(containers[key], spans)
         if isinstance(key, Path):
@@ -181,6 +188,30 @@ def _span(node) -> tuple[int, int]:
     """First and last line (1-based, inclusive) of a def, decorators included."""
     first = min([node.lineno] + [d.lineno for d in node.decorator_list])
     return first, node.end_lineno
+
+
+def _todo_region(text: str, node, name: str):
+    """((first, last), indent) of the lines strictly between a def's START and END OF YOUR
+    CODE markers."""
+    lines = text.splitlines()
+    first, last = _span(node)
+    start = [i for i in range(first, last + 1) if 'START OF YOUR CODE' in lines[i - 1]]
+    end = [i for i in range(first, last + 1) if 'END OF YOUR CODE' in lines[i - 1] and '*****' in lines[i - 1]]
+    if len(start) != 1 or len(end) != 1:
+        raise KeyError('%r has no single START/END OF YOUR CODE region in the template' % name)
+    marker = lines[start[0] - 1]
+    return (start[0] + 1, end[0] - 1), len(marker) - len(marker.lstrip())
+
+
+def _body(source: str) -> str:
+    """The body of the one def in ``source``, without its docstring, dedented."""
+    source = textwrap.dedent(source)
+    node = ast.parse(source).body[0]
+    body = node.body[1:] if isinstance(node.body[0], ast.Expr) and isinstance(
+        getattr(node.body[0], 'value', None), ast.Constant) and isinstance(node.body[0].value.value, str) \
+        else node.body
+    lines = source.splitlines()
+    return textwrap.dedent('\n'.join(lines[body[0].lineno - 1:node.end_lineno])) if body else 'pass'
 
 
 def _splice(text: str, edits) -> str:

@@ -60,7 +60,9 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, case):
 
 def test_committed_demo_is_what_the_builder_makes():
     committed = nbformat.read(str(make_demo.DEMO), as_version=4)
-    assert nbformat.writes(committed) == nbformat.writes(make_demo.build_demo())
+    built = make_demo.build_demo()
+    assert [(c.cell_type, c.source) for c in committed.cells] == [(c.cell_type, c.source) for c in built.cells]
+    assert committed.metadata["grader_demo"] == built.metadata["grader_demo"]
 
 
 def test_grade_writes_json_lines_reports_and_leaves_the_submission_alone(tmp_path):
@@ -115,4 +117,5 @@ def test_gradescope_autograder_zip_is_written(tmp_path):
     done = run_grade("--gradescope-autograder", str(tmp_path / "autograder.zip"))
     assert done.returncode == 0, done.stderr
     names = zipfile.ZipFile(tmp_path / "autograder.zip").namelist()
-    assert "setup.sh" in names and "run_autograder" in names and "grader_src/grader/pipeline.py" in names
+    assert "setup.sh" in names and "run_autograder" in names and "grader_src/grader/grade/pipeline.py" in names and "grader_src/pyproject.toml" in names
+    assert "grader_src/reference/rnn_layers.py" in names and "grader_src/student_template/module/cs231n/layers.py" in names

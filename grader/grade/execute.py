@@ -154,6 +154,7 @@ class KernelSession:
         self.watchdog = None
         self.history: list[str] = []  # sources that ran without killing the kernel
         self.restarts = 0
+        self.interpreter = ""  # the kernel's sys.executable
         self.phase = ""  # what is running, for the grader-access events: "cell 7", an item's name
         self.access: list[dict] = []  # grader-access attempts the kernel's audit hook reported
         self._channel = None
@@ -197,6 +198,12 @@ class KernelSession:
             os.close(writer)
         self.watchdog = Watchdog(self.marker, self.sandbox.limits.processes, spare=set(marked_processes(self.marker)))
         self.watchdog.start()
+        self.interpreter = self._interpreter()
+
+    def _interpreter(self):
+        """The kernel's interpreter, as the kernel reports it before any student code runs."""
+        outcome = self._execute("import sys as _s; print(_s.executable, end=''); del _s", PING_TIMEOUT, False)
+        return "".join(o.get("text", "") for o in outcome.outputs if o.get("output_type") == "stream")
 
     def _remember_reply(self, cell, cell_index, execute_reply):
         self._reply = (execute_reply or {}).get("content", {})

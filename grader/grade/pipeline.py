@@ -105,7 +105,7 @@ def grade(path, settings, *, seed=None, public_only=False, progress=None, hidden
             execution["python2"] = python2
             execution["supplied"] = supplied
             execution["timings"] = {k: round(v, 3) for k, v in timings.items()}
-            execution["sandbox"] = box.describe()
+            execution["sandbox"] = dict(box.describe(), python=session.interpreter)
             execution["graded"] = {"notebook": str(submission.notebook.relative_to(work_root / "submission")),
                                    "functions": {name: where for name, (where, _) in found.items()}}
         flags = _flags(access, [i for i, _ in items], {k: w for k, (w, _) in found.items()}, nb)
