@@ -30,7 +30,7 @@ import tempfile
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from ..resources import package_dirs
+from ..resources import package_dirs, source_checkout
 
 LEVELS = ("bubblewrap", "rlimits")
 PACKAGES = package_dirs()  # grader, reference, student_template: wherever they are installed
@@ -71,11 +71,9 @@ def python_paths():
 
 
 def checkout():
-    """The source checkout the grader runs from, if it is one (tests, docs, the .git history)."""
-    root = GRADER_DIRS[0].parent
-    if (root / "pyproject.toml").is_file() and all(_inside(str(d), str(root)) for d in GRADER_DIRS):
-        return str(root)
-    return None
+    """The grader's source tree on this machine (with the solution in it), if any, as a str."""
+    folder = source_checkout()
+    return str(folder) if folder else None
 
 
 def private_paths(hidden=()):
