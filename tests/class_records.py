@@ -1,8 +1,10 @@
-"""Synthetic batch records in the real results.json shape (built by grader.score) for class-level tests."""
+"""Synthetic batch records in the real results.json shape (built by grader.results) for class-level tests."""
 import numpy as np
 
 from grader import assignments
 from grader.results import score
+from grader.results.schema import Results
+from grader.sandbox import policy as course_rules
 from grader.check.compare import compare
 from grader.check.judge import Verdict
 
@@ -40,8 +42,9 @@ def record(sid, statuses=None, *, name=None, late=False, elapsed=3.0, policy=(),
         items.append(score.item_result(item, SETTINGS, verdict, flags=flagged.get(item.name, ())))
     manual = [{"name": m.name, "answer": answer, "max_score": SETTINGS.points(m.name), "score": None}
               for m in MANUAL]
-    result = score.results(sid, SETTINGS, items, manual, seed=1234, elapsed=elapsed, public_only=False,
-                           execution={}, policy=list(policy))
+    final, deducted = course_rules.apply(sum(i.score for i in items), list(policy))
+    result = Results(sid, SETTINGS.name, final, deducted, items, list(policy), manual, execution={},
+                     public_only=False, skipped=[], seed=1234, elapsed_s=elapsed).to_json()
     result["student"] = {"id": sid, "name": name if name is not None else sid.title(), "user_id": None,
                          "late": late, "source": "plain"}
     return result

@@ -14,6 +14,8 @@ import notebooks
 from grader import assignments
 from grader.export import gradescope
 from grader.results import score
+from grader.results.schema import Results
+from grader.sandbox import policy as course_rules
 from grader.check.compare import CheckResult
 from grader.errors import UsageError
 from grader.check.judge import Verdict
@@ -28,8 +30,8 @@ def entry(name, verdict):
     return score.item_result(item, SETTINGS, verdict)
 
 
-def check(name, passed, message=""):
-    return CheckResult(name, "value", "hidden", "norm_error", 0.0 if passed else 0.4, 1e-9, passed, message)
+def check(name, passed, message="", hint=""):
+    return CheckResult(name, "value", "hidden", "norm_error", 0.0 if passed else 0.4, 1e-9, passed, message, hint=hint)
 
 
 def rule(name, passed, action, deduction=0.0, message=""):
@@ -43,7 +45,7 @@ def synthetic(policy=()):
         entry("rnn_step_forward", Verdict(checks=[check("public: notebook inputs", True)])),
         entry("rnn_forward", Verdict(status="failed", checks=[
             check("public: notebook inputs", True),
-            check("hidden: N=1, T=1", False, "h differs from the reference: norm error 0.4 > 1e-9. Hint: " + HINT)],
+            check("hidden: N=1, T=1", False, "h differs from the reference: norm error 0.4 > 1e-9", HINT)],
             notes=["graded with the grader's rnn_step_forward in place of yours"])),
         entry("rnn_backward", Verdict(status="error", problem="NameError: name 'dh0' is not defined")),
     ]
@@ -53,8 +55,9 @@ def synthetic(policy=()):
                            {"index": 7, "status": "error", "ename": "NameError",
                             "evalue": "name 'x' is not defined\nmore", "traceback": ""}],
                  "errors": 1, "supplied": {"cs231n/optim.py": "missing"}, "python2": {"converted": ["cell 2"]}}
-    return score.results("smith", SETTINGS, items, score.manual_entries(SETTINGS, nb), seed=42, elapsed=3.4,
-                         public_only=False, execution=execution, policy=list(policy))
+    final, deducted = course_rules.apply(sum(i.score for i in items), list(policy))
+    return Results("smith", SETTINGS.name, final, deducted, items, list(policy), score.manual_entries(SETTINGS, nb),
+                   execution, public_only=False, skipped=[], seed=42, elapsed_s=3.4).to_json()
 
 
 def scored_sum(gs):

@@ -37,7 +37,7 @@ from grader.grade.execute import KernelSession, kill_marked, marked_processes
 from grader.grade.pipeline import grade
 from grader.results.report import render_html
 from grader.sandbox.isolation import bubblewrap_status
-from grader.results.score import STATUSES
+from grader.vocabulary import Status
 from hostile_cases import CASES
 from notebooks import GRADED, NOTEBOOK_NAME, TEMPLATE_DIR
 
@@ -279,7 +279,7 @@ class Arena:
         assert len(text) < MAX_RESULTS_BYTES, "results.json is %d bytes" % len(text)
         assert results["execution"]["sandbox"]["level"] == level
         for item in results["items"]:
-            assert item["status"] in STATUSES, item["status"]
+            assert item["status"] in set(Status), item["status"]
             if item["status"] == "passed":
                 assert item["checks"] and all(c["passed"] for c in item["checks"]), \
                     "%s passed with %d checks run" % (item["name"], len(item["checks"]))

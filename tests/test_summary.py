@@ -142,7 +142,7 @@ def test_problems_rules_flags_and_slowest():
     assert 'href="amy/report.html">amy</a>' in errors and "rnn_backward" in errors and "timeout" in errors
     assert "forward raised ValueError: shapes (2,4) and (5,7) not aligned" in errors  # as raised, not normalised
     rules = html[html.index("<h2>Course rules"):html.index("<h2>Grader access")]
-    assert "no-extra-imports</td>\n<td>score set to 0" in rules and "&minus;5 points" in rules
+    assert "no-extra-imports</td>\n<td>score set to 0" in rules and "5 points off" in rules
     flags = html[html.index("<h2>Grader access"):html.index("<h2>Slowest")]
     assert "cat</a></td><td>rnn_forward</td>" in flags and "import grader.judge" in flags
     slowest = html[html.index("<h2>Slowest"):]

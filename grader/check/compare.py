@@ -7,7 +7,7 @@ many elements differ and where the worst one is.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -16,6 +16,9 @@ from ..grade.kernel_probe import Opaque
 
 @dataclass
 class CheckResult:
+    """One comparison. ``hint`` (what to look at when it fails) is kept apart from
+    ``message``: results.json carries it once, on the item, as the first failing check's hint."""
+
     name: str
     kind: str  # value | gradient | numeric-gradient | sample | training
     visibility: str  # public | hidden
@@ -25,9 +28,15 @@ class CheckResult:
     passed: bool
     message: str = ""
     where: list | None = None  # on a failed array comparison: error per element, 0..1, as rows
+    hint: str = ""
 
-    def to_dict(self):
-        return asdict(self)
+    def to_json(self) -> dict:
+        """The results.json ``checks`` entry (the hint goes on the item)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "hint"}
+
+    @classmethod
+    def from_json(cls, data) -> CheckResult:
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
 
 def rel_error(x, y):
@@ -108,10 +117,8 @@ def compare(name, actual, expected, *, metric, threshold, kind="value", visibili
     if value <= threshold:
         return CheckResult(name, kind, visibility, metric, value, threshold, True)
     message = "%s: %s %.3g > %.3g; %s" % (label, metric, value, threshold, where_worst(actual, expected))
-    if hint:
-        message += ". Hint: " + hint
     return CheckResult(name, kind, visibility, metric, value, threshold, False, message,
-                       error_map(actual, expected))
+                       error_map(actual, expected), hint)
 
 
 def error_map(actual, expected, limit=32):

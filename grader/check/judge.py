@@ -19,8 +19,8 @@ from ..assignments.items import GROUPS, substitutes
 from ..grade.kernel_probe import as_tuple, fresh
 from .overfit import overfit_request
 from .sampling import check_sample
+from ..vocabulary import NOTHING_TO_COMPARE
 
-PROBLEM_STATUSES = ("missing", "timeout", "error", "not_implemented")
 H = 1e-5  # step of the hidden numeric gradients
 
 
@@ -103,7 +103,7 @@ class Judge:
                                       len(results) if isinstance(results, list) else "no", len(jobs)))
             return
         for (_, _, check), result in zip(jobs, results):
-            if verdict.status in PROBLEM_STATUSES:
+            if verdict.status in NOTHING_TO_COMPARE:
                 break
             result = self._accept(verdict, result)
             if result is not None:

@@ -45,7 +45,7 @@ def check_sample(case, captions):
     id_to_word = {i: w for w, i in words.items()}
     scores = _scores_along(params, features, captions, words["<START>"])
     wrong = 0
-    first = ""
+    first = hint = ""
     for n in range(N):
         for t in range(max_length):
             word = int(captions[n, t])
@@ -58,15 +58,16 @@ def check_sample(case, captions):
                     first = "row %d, step %d: got %s, the most likely word is %s" % (
                         n, t, _name(id_to_word, word), _name(id_to_word, best))
                     if t == 0 and word == words["<START>"]:
-                        first += ". Hint: column 0 holds the first generated word, not <START>"
+                        hint = "column 0 holds the first generated word, not <START>"
                     elif t > 0 and np.all(captions[n, :t + 1] == captions[n, 0]):
-                        first += ". Hint: feed the word chosen at step t-1 as the input of step t"
+                        hint = "feed the word chosen at step t-1 as the input of step t"
                 break
             if word == words["<END>"]:
                 break
     passed = wrong == 0
     message = "" if passed else "%d of %d captions differ from greedy decoding; first: %s" % (wrong, N, first)
-    return CheckResult(name, "sample", case.visibility, "mismatched captions", float(wrong), 0, passed, message)
+    return CheckResult(name, "sample", case.visibility, "mismatched captions", float(wrong), 0, passed, message,
+                       hint=hint)
 
 
 def _name(id_to_word, word):

@@ -17,6 +17,7 @@ from pathlib import Path
 from . import batch
 from ..export import gradebook
 from . import manual
+from ..io import write_atomic
 from ..results import report
 from . import runner
 from . import summary
@@ -63,7 +64,7 @@ def grade_class(jobs, unrecognised, settings, spec, out: Path, *, workers=1, see
     info = {"seed": seed, "assignment": settings.name, "spec": spec, "title": settings.title, "started": started,
             "unrecognised": outcome.unrecognised,
             "superseded": [{"student": j.identity.id, "files": j.superseded} for j in jobs if j.superseded]}
-    report.write_atomic(out / "batch.json", json.dumps(dict(info, finished=None), indent=1))
+    write_atomic(out / "batch.json", json.dumps(dict(info, finished=None), indent=1))
     todo = []
     progress = runner.Progress(len(jobs))
     for job in jobs:
@@ -76,7 +77,7 @@ def grade_class(jobs, unrecognised, settings, spec, out: Path, *, workers=1, see
 
     def done(job, record):
         if record.get("cache"):
-            report.write_atomic(out / CACHE / (job.key + ".json"), json.dumps(record))
+            write_atomic(out / CACHE / (job.key + ".json"), json.dumps(record))
         _finish(out, job, record, outcome, cached=False, progress=progress, on_record=on_record)
 
     limit = _submission_timeout(settings)
@@ -150,7 +151,7 @@ def _write_class_files(out, outcome, settings, roster, canvas_id, info):
         manual.write_manual_csv(out / "manual.csv", records)
     info = dict(info, students=[r["student"]["id"] for r in records if "error" not in r],
                 failures=[r for r in records if "error" in r])
-    report.write_atomic(out / "batch.json", json.dumps(info, indent=1))
+    write_atomic(out / "batch.json", json.dumps(info, indent=1))
 
 
 def reload(out: Path):

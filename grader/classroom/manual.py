@@ -15,7 +15,8 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..export.gradebook import FORMULA_STARTS, format_number, shorten, student_id, spreadsheet_text, write_csv
-from ..results.report import environment, render_html, write_atomic
+from ..io import environment, write_atomic
+from ..results.report import render_html
 
 COLUMNS = ("id", "name", "item", "max_points", "points", "comment", "answer")
 REQUIRED = ("id", "item", "points")

@@ -15,16 +15,13 @@ from pathlib import Path
 from markupsafe import Markup, escape
 
 from ..export.gradebook import format_number, student_id
-from ..results.report import SYMBOLS, environment, first_problem, write_atomic
-from ..results.score import STATUSES
-
-COLOURS = {"passed": "#15803d", "failed": "#b91c1c", "error": "#9a3412", "missing": "#6b21a8",
-           "not_implemented": "#6b7280", "timeout": "#a16207"}
+from ..io import environment, write_atomic
+from ..results.report import first_problem
+from ..vocabulary import RAISED_OR_HUNG, SYMBOLS, Status
 BINS = 10
 LISTED = 100  # rows of a list shown before "and N more"
 COMMON_FAILURES = 15
 SLOWEST = 10
-PROBLEM_STATUSES = ("error", "timeout")
 NUMBER = re.compile(r"0x[0-9a-fA-F]+|(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 # Horizontal charts: row height, bar width, a character's width, the longest label shown whole.
 ROW, BAR, CHAR, LABEL_CHARS = 18, 300, 6.2, 64
@@ -47,7 +44,7 @@ def render_summary(records, title, batch) -> str:
         failures=common_failures(graded), problems=_problem_rows(graded),
         ungraded=[r for r in records if "error" in r], violations=_violations(graded), flagged=_flagged(graded),
         slowest=slowest_svg(graded), late=[r for r in records if (r.get("student") or {}).get("late")],
-        has_manual=any(r.get("manual") for r in graded), listed=LISTED, statuses=STATUSES, symbols=SYMBOLS,
+        has_manual=any(r.get("manual") for r in graded), listed=LISTED, symbols=SYMBOLS,
         sid=student_id, status_of=_status_of)
 
 
@@ -136,11 +133,11 @@ def item_chart_svg(graded, items) -> Markup:
     """Per item: the students' statuses as one stacked bar, the pass rate and each status's count."""
     rows = []
     for name in items:
-        counts = Counter(s for s in (_status_of(r, name) for r in graded) if s in STATUSES)
+        counts = Counter(s for s in (_status_of(r, name) for r in graded) if s in SYMBOLS)
         total = sum(counts.values())
-        segments = [(counts[s], COLOURS[s], "%s: %d" % (s, counts[s])) for s in STATUSES if counts[s]]
-        note = " · ".join([_rate(counts["passed"], total)] + ["%s %d" % (s, counts[s]) for s in STATUSES[1:]
-                                                              if counts[s]])
+        segments = [(counts[s], s.colour, "%s: %d" % (s, counts[s])) for s in Status if counts[s]]
+        note = " · ".join([_rate(counts[Status.PASSED], total)] + ["%s %d" % (s, counts[s]) for s in Status
+                                                                   if s is not Status.PASSED and counts[s]])
         rows.append((name, segments, total, note))
     return bars_svg(rows, "pass rate per item")
 
@@ -159,8 +156,8 @@ def check_charts_svg(graded, items) -> list[dict]:
         checks = tallies.get(name, {})
         if not checks:
             continue
-        rows = [(check, [(passed, COLOURS["passed"], "passed: %d" % passed),
-                         (ran - passed, COLOURS["failed"], "failed: %d" % (ran - passed))], ran, _rate(passed, ran))
+        rows = [(check, [(passed, Status.PASSED.colour, "passed: %d" % passed),
+                         (ran - passed, Status.FAILED.colour, "failed: %d" % (ran - passed))], ran, _rate(passed, ran))
                 for check, (passed, ran) in checks.items()]
         charts.append({"item": name, "failing": sum(ran > passed for passed, ran in checks.values()),
                        "svg": bars_svg(rows, "checks of %s" % name)})
@@ -204,7 +201,7 @@ def _problem_rows(graded):
     """Students with items that raised or timed out: [{id, items: [(name, status)], problem}]."""
     rows = []
     for record in graded:
-        bad = [i for i in record["items"] if i["status"] in PROBLEM_STATUSES]
+        bad = [i for i in record["items"] if i["status"] in RAISED_OR_HUNG]
         if bad:
             rows.append({"id": student_id(record), "items": [(i["name"], i["status"]) for i in bad],
                          "problem": first_problem(bad[0])})

@@ -20,7 +20,7 @@ from pathlib import Path
 from .. import assignments
 from ..errors import UsageError
 from ..grade.pipeline import grade
-from ..results.report import write_atomic
+from ..io import write_atomic
 
 
 def _die_with_parent():

@@ -10,11 +10,11 @@ import csv
 import io
 from pathlib import Path
 
-from ..results.report import write_atomic
+from ..io import write_atomic
+from ..vocabulary import RAISED_OR_HUNG
 
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 POINTS_POSSIBLE = "    Points Possible"  # as Canvas exports it; its importer looks for /Points Possible/
-PROBLEM_STATUSES = ("error", "timeout")
 ERROR_LENGTH = 300
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -97,7 +97,7 @@ def _gradebook_row(result, item_names):
             statuses.append("skipped" if name in result.get("skipped", ()) else "")
     failed_rules = "; ".join(p["rule"] for p in result.get("policy", []) if not p.get("passed"))
     problems = "; ".join("%s %s: %s" % (i["name"], i["status"], shorten(i.get("message") or "", 120))
-                         for i in result.get("items", []) if i["status"] in PROBLEM_STATUSES)
+                         for i in result.get("items", []) if i["status"] in RAISED_OR_HUNG)
     return (identity + [format_number(_total(result)), format_number(result["max_score"])] + points + statuses
             + [late, spreadsheet_text(failed_rules), spreadsheet_text(shorten(problems, ERROR_LENGTH)), "%s/report.html" % sid])
 

@@ -12,15 +12,16 @@ import json
 import os
 import shlex
 import sys
-import tempfile
 import traceback
 import zipfile
 from importlib import metadata
 from pathlib import Path
 
 from .. import __version__
+from ..io import atomic_file, write_atomic
 from ..resources import package_dirs
-from ..results import report
+from ..results.report import render_html
+from ..vocabulary import HEADLINES, consequence
 from ..assignments import load as load_assignment
 from ..errors import UsageError
 from ..grade.pipeline import grade
@@ -29,9 +30,6 @@ NOT_PACKED = {"__pycache__"}
 DISTRIBUTION = "cs231n-rnn-grader"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed: the same project gives the same zip
 MAX_CHECKS = 5
-HEADLINES = {"failed": "Failed", "error": "Error: your code raised an exception",
-             "missing": "Missing: the function was not found", "not_implemented": "Not implemented yet",
-             "timeout": "Timed out"}
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image (Ubuntu 22.04 base image).
@@ -95,14 +93,12 @@ def _item_test(item):
 
 def _item_output(item):
     """What a student reads under the test: the problem, the failed checks, the hint, notes."""
-    if item["status"] == "passed":
-        lines = ["All checks passed."]
-    else:
-        lines = [HEADLINES.get(item["status"], item["status"]) + "."]
+    lines = [HEADLINES[item["status"]] + "."]
+    if item["status"] != "passed":
         if item.get("message"):
             lines.append(item["message"].strip()[-2000:])
         failed = [c for c in item["checks"] if not c["passed"]]
-        lines += ["- %s: %s" % (c["name"], c["message"].split(". Hint: ")[0]) for c in failed[:MAX_CHECKS]]
+        lines += ["- %s: %s" % (c["name"], c["message"]) for c in failed[:MAX_CHECKS]]
         if len(failed) > MAX_CHECKS:
             lines.append("- and %d more failed checks" % (len(failed) - MAX_CHECKS))
         if item.get("hint"):
@@ -138,9 +134,7 @@ def _overview(results):
         " (+ %g points graded by hand)" % manual if manual else "", results["seed"])]
     for rule in results["policy"]:
         if not rule["passed"]:
-            effect = {"zero": "score set to 0", "penalty": "%g points off" % rule["deduction"]}.get(
-                rule["action"], "warning only")
-            lines.append("Course rule %s broken (%s): %s" % (rule["rule"], effect, rule["message"]))
+            lines.append("Course rule %s broken (%s): %s" % (rule["rule"], consequence(rule), rule["message"]))
     execution = results["execution"]
     failed = [c for c in execution.get("cells", []) if c["status"] != "ok"]
     if failed:
@@ -177,19 +171,12 @@ def build_autograder(zip_path, assignment="rnn") -> Path:
         entries.update(_tree(folder, "grader_src/" + name))
     entries["grader_src/pyproject.toml"] = (_pyproject().encode(), 0o644)
     zip_path = Path(zip_path)
-    zip_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=zip_path.parent, prefix="." + zip_path.name)
-    try:
-        with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as zf:
-            for name, (data, mode) in sorted(entries.items()):
-                info = zipfile.ZipInfo(name, ZIP_TIME)
-                info.create_system = 3  # Unix, so unzip applies the permission bits
-                info.external_attr = (0o100000 | mode) << 16
-                zf.writestr(info, data, zipfile.ZIP_DEFLATED)
-        os.replace(tmp, zip_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(zip_path, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, (data, mode) in sorted(entries.items()):
+            info = zipfile.ZipInfo(name, ZIP_TIME)
+            info.create_system = 3  # Unix, so unzip applies the permission bits
+            info.external_attr = (0o100000 | mode) << 16
+            zf.writestr(info, data, zipfile.ZIP_DEFLATED)
     return zip_path
 
 
@@ -267,12 +254,12 @@ def run(submission, results_path, assignment="rnn"):
         traceback.print_exc()
         results, gradescope = None, to_gradescope({"error": "internal error of the grader: %s: %s"
                                                             % (type(exc).__name__, exc)})
-    report.write_atomic(results_path, json.dumps(gradescope, indent=1))
+    write_atomic(results_path, json.dumps(gradescope, indent=1))
     print(gradescope["output"])
     if results is not None:
         try:  # for the staff only: Gradescope's results.json is already written
-            report.write_atomic(results_path.parent / "grader" / "results.json", json.dumps(results, indent=1))
-            report.write_atomic(results_path.parent / "grader" / "report.html", report.render_html(results))
+            write_atomic(results_path.parent / "grader" / "results.json", json.dumps(results, indent=1))
+            write_atomic(results_path.parent / "grader" / "report.html", render_html(results))
         except Exception:
             traceback.print_exc()
 

@@ -2,36 +2,10 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-
-SYMBOLS = {"passed": "ok", "failed": "FAIL", "error": "ERROR", "missing": "MISSING",
-           "not_implemented": "TODO", "timeout": "TIMEOUT"}
-
-
-def write_atomic(path: Path, text: str):
-    """Write ``text`` to ``path`` through a temporary file, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def environment():
-    env = Environment(loader=PackageLoader("grader", "templates"), autoescape=select_autoescape(["html", "j2"]))
-    env.filters["num"] = lambda v: "" if v is None else ("%.3g" % v if isinstance(v, float) else str(v))
-    env.globals["loss_curve"] = loss_curve_svg
-    env.globals["error_grid"] = error_grid_svg
-    env.filters["without_hint"] = lambda m: (m or "").split(". Hint: ")[0]
-    return env
+from ..io import environment, write_atomic
+from ..vocabulary import SYMBOLS, consequence
 
 
 def loss_curve_svg(history, threshold, width=480, height=160):
@@ -74,7 +48,10 @@ def error_grid_svg(rows, cell=12):
 
 
 def render_html(results) -> str:
-    return environment().get_template("report.html.j2").render(r=results)
+    """report.html for one results.json dict."""
+    env = environment()
+    env.globals.update(loss_curve=loss_curve_svg, error_grid=error_grid_svg)
+    return env.get_template("report.html.j2").render(r=results)
 
 
 def write_reports(results, out_dir: Path) -> Path:
@@ -105,9 +82,7 @@ def summary(results, report_path=None) -> str:
         lines.append("  not run in this pre-check: %s" % ", ".join(results["skipped"]))
     for rule in results.get("policy", []):
         if not rule["passed"]:
-            consequence = {"zero": "score set to 0", "penalty": "-%g points" % rule["deduction"]}.get(
-                rule["action"], "warning")
-            lines.append("  rule %s broken (%s): %s" % (rule["rule"], consequence, rule["message"]))
+            lines.append("  rule %s broken (%s): %s" % (rule["rule"], consequence(rule), rule["message"]))
     supplied = results["execution"].get("supplied")
     if supplied:
         lines.append("  given files supplied by the grader: %s" % ", ".join(supplied))
@@ -131,7 +106,7 @@ def first_problem(item, limit=220):
         text = (item["message"] or "").strip()
         text = text.splitlines()[0] if text else ""
     else:
-        message = failed["message"].split(". Hint: ")[0]
+        message = failed["message"]
         label, _, rest = message.partition(": ")
         text = "%s: %s" % (failed["name"], rest if rest and " " not in label else message)
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,48 +1,30 @@
-"""Items to points: closed statuses, totals derived in one place, manual answers for the TA."""
+"""Items to points: an item's result from its verdict, manual answers kept for the TA."""
 from __future__ import annotations
 
 import re
 
-from .. import __version__
-from ..sandbox.policy import apply
+from ..check.compare import CheckResult
+from ..vocabulary import Status
+from .schema import ItemResult
 
-STATUSES = ("passed", "failed", "error", "missing", "not_implemented", "timeout")
 ANSWER = re.compile(r"^\s*(\*\*|#+\s*)?\s*(your\s+)?answer\s*:?\s*(\*\*)?\s*:?", re.IGNORECASE)
 ANSWER_LINE = re.compile(r"^\s*(\*\*|#+\s*)?\s*(your\s+)?answer\s*:?", re.IGNORECASE | re.MULTILINE)
 QUESTION = re.compile(r"inline\s+question\s*(\d+)", re.IGNORECASE)
 
 
-def item_result(item, settings, verdict, source=None, flags=()):
-    """One entry of results.json ``items``. ``flags``: grader-access attempts that touched
-    the item; it then earns nothing, whatever its checks say."""
-    max_score = settings.points(item.name)
-    status = verdict.status if verdict.status in STATUSES else "error"
-    checks = [c.to_dict() for c in verdict.checks]
-    problem = verdict.problem
+def item_result(item, settings, verdict, source=None, flags=()) -> ItemResult:
+    """An item's result. ``flags``: grader-access attempts that touched the item; it then
+    earns nothing, whatever its checks say. ``source`` is kept when its checks did not pass."""
+    status, problem, checks = Status(verdict.status), verdict.problem, list(verdict.checks)
     if flags:
-        status = "failed"
+        status = Status.FAILED
         problem = "flagged: the submission tried to reach the grader (%s); an item it touched earns nothing%s" % (
             "; ".join(sorted(set(flags))[:3]), "\n" + verdict.problem if verdict.problem else "")
-        checks.append({"name": "integrity: no grader access", "kind": "integrity", "visibility": "public",
-                       "metric": "attempts", "value": len(flags), "threshold": 0, "passed": False,
-                       "message": problem})
-    entry = {
-        "name": item.name, "score": max_score if status == "passed" else 0.0, "max_score": max_score,
-        "status": status, "checks": checks,
-        "hint": _hint(verdict), "message": problem, "notes": verdict.notes,
-        "output": verdict.output[-5000:], "flagged": sorted(set(flags)),
-    }
-    if source and status != "passed":
-        entry["source"] = source
-    entry.update(verdict.extra)
-    return entry
-
-
-def _hint(verdict):
-    for check in verdict.checks:
-        if not check.passed and "Hint: " in check.message:
-            return check.message.split("Hint: ", 1)[1]
-    return None
+        checks.append(CheckResult("integrity: no grader access", "integrity", "public", "attempts", len(flags), 0,
+                                  False, problem))
+    return ItemResult(item.name, settings.points(item.name), status, checks, problem, verdict.notes, verdict.output,
+                      sorted(set(flags)), source if verdict.status != Status.PASSED else None,
+                      dict(verdict.extra))
 
 
 def manual_answers(nb):
@@ -66,6 +48,7 @@ def manual_answers(nb):
 
 
 def manual_entries(settings, nb):
+    """results.json ``manual``: each hand-graded item with the student's answer, not scored yet."""
     answers = manual_answers(nb)
     entries = []
     for item in settings.items:
@@ -74,20 +57,3 @@ def manual_entries(settings, nb):
             entries.append({"name": item.name, "answer": answers.get(number, ""),
                             "max_score": settings.points(item.name), "score": None})
     return entries
-
-
-def results(submission_id, settings, items, manual, *, seed, elapsed, public_only, execution, policy=(),
-            skipped=()):
-    """The results.json object (schema in DESIGN.md); totals derived from items, less the
-    deductions of failed policy rules."""
-    automatic_max = sum(i["max_score"] for i in items)
-    manual_max = sum(m["max_score"] for m in manual)
-    final, deducted = apply(sum(i["score"] for i in items), policy)
-    return {
-        "submission": submission_id, "assignment": settings.name,
-        "score": round(final, 6), "policy_deduction": round(deducted, 6),
-        "max_score": automatic_max + manual_max, "automatic_max_score": automatic_max,
-        "items": items, "policy": list(policy), "manual": manual,
-        "execution": execution, "public_only": public_only, "skipped": list(skipped),
-        "grader_version": __version__, "seed": seed, "elapsed_s": round(elapsed, 2),
-    }
