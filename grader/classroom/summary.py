@@ -133,8 +133,8 @@ def item_chart_svg(graded, items) -> Markup:
     """Per item: the students' statuses as one stacked bar, the pass rate and each status's count."""
     rows = []
     for name in items:
-        counts = Counter(s for s in (_status_of(r, name) for r in graded) if s in SYMBOLS)
-        total = sum(counts.values())
+        counts = Counter(_status_of(r, name) for r in graded)
+        total = sum(counts[s] for s in Status)
         segments = [(counts[s], s.colour, "%s: %d" % (s, counts[s])) for s in Status if counts[s]]
         note = " · ".join([_rate(counts[Status.PASSED], total)] + ["%s %d" % (s, counts[s]) for s in Status
                                                                    if s is not Status.PASSED and counts[s]])

@@ -60,7 +60,8 @@ class Grading:
     progress: Callable[[str], None] | None = None  # told what is happening, a line at a time
     started: float = field(default_factory=time.monotonic)
     timings: dict = field(default_factory=dict)  # {"<step>_s": seconds}
-    cleanup: ExitStack = field(default_factory=ExitStack)
+    cleanup: ExitStack = field(default_factory=ExitStack)  # the kernel, the work folder
+    # What the steps leave, under the name of the step that leaves it first.
     box: sandbox.Sandbox | None = None  # sandbox
     work_root: Path | None = None  # find
     submission: finder.Submission | None = None
@@ -98,6 +99,8 @@ class Grading:
 
 @dataclass(frozen=True)
 class Step:
+    """A named stage of grading: ``run(grading)`` reads the context and adds to it."""
+
     name: str  # also its timing's key, "<name>_s"
     run: Callable[[Grading], None]
 
@@ -122,118 +125,123 @@ def run(grading, steps):
 
 # ---- the steps, in order ----------------------------------------------------------------
 
-def choose_sandbox(g):
+def choose_sandbox(grading):
     """The isolation the assignment asks for, or the best this machine gives."""
     try:
-        g.box = sandbox.choose(g.settings.raw.get("sandbox"), hidden=(g.path, *g.hidden))
+        grading.box = sandbox.choose(grading.settings.raw.get("sandbox"),
+                                     hidden=(grading.path, *grading.hidden))
     except (RuntimeError, ValueError) as exc:
         raise UsageError(str(exc)) from None
 
 
-def find_submission(g):
+def find_submission(grading):
     """Copy the submission to a private work folder; keep its notebook and package as handed in."""
-    g.work_root = Path(tempfile.mkdtemp(prefix="grade-"))
-    g.cleanup.callback(shutil.rmtree, g.work_root, ignore_errors=True)
-    g.submission = finder.find(g.path, g.work_root)
-    g.submitted = _read_notebook(g.submission.notebook)
-    g.files = _package_files(g.submission.workdir)
+    grading.work_root = Path(tempfile.mkdtemp(prefix="grade-"))
+    grading.cleanup.callback(shutil.rmtree, grading.work_root, ignore_errors=True)
+    grading.submission = finder.find(grading.path, grading.work_root)
+    grading.submitted = _read_notebook(grading.submission.notebook)
+    grading.files = _package_files(grading.submission.workdir)
 
 
-def prepare(g):
+def prepare(grading):
     """Make the work copy run here: machine-only lines neutralised, Python 2 converted, the data set."""
-    g.notebook = copy.deepcopy(g.submitted)
-    g.neutralised = neutralise(g.notebook)
-    g.python2 = convert_submission(g.notebook, g.submission.workdir, enabled=g.settings.convert_python2)
-    write_small_coco(g.submission.workdir / DATA_DIR)
+    grading.notebook = copy.deepcopy(grading.submitted)
+    grading.neutralised = neutralise(grading.notebook)
+    workdir = grading.submission.workdir
+    grading.python2 = convert_submission(grading.notebook, workdir, enabled=grading.settings.convert_python2)
+    write_small_coco(workdir / DATA_DIR)
 
 
-def start_kernel(g):
+def start_kernel(grading):
     """A kernel in the sandbox with the grader's guard and shims (replayed after a restart)."""
-    g.session = g.cleanup.enter_context(KernelSession(g.submission.workdir, home=g.work_root / "home",
-                                                      sandbox=g.box))
-    g.session.phase = "setup"
-    guard = kernel_guard(g.work_root, hidden=(g.path, *g.hidden), programs=g.box.level == "bubblewrap")
+    session = KernelSession(grading.submission.workdir, home=grading.work_root / "home", sandbox=grading.box)
+    grading.session = grading.cleanup.enter_context(session)
+    grading.session.phase = "setup"
+    guard = kernel_guard(grading.work_root, hidden=(grading.path, *grading.hidden),
+                         programs=grading.box.level == "bubblewrap")
     for setup in (guard, KERNEL_SETUP):
-        g.session.run(setup, g.settings.cell_timeout)
-    g.backend = KernelBackend(g.session)
+        grading.session.run(setup, grading.settings.cell_timeout)
+    grading.backend = KernelBackend(grading.session)
 
 
-def supply_given_modules(g):
+def supply_given_modules(grading):
     """The assignment's given modules, where the submission's are missing or do not import."""
-    g.session.phase = "the import check of the given modules"
-    g.supplied = supply_given(g.backend, g.submission.workdir)
+    grading.session.phase = "the import check of the given modules"
+    grading.supplied = supply_given(grading.backend, grading.submission.workdir)
 
 
-def run_notebook(g):
+def run_notebook(grading):
     """Run every code cell; a failing cell does not stop the run."""
-    cells = sum(1 for c in g.notebook.cells if c.cell_type == "code" and c.source.strip())
+    cells = sum(1 for c in grading.notebook.cells if c.cell_type == "code" and c.source.strip())
     counter = iter(range(1, cells + 1))
-    _, g.outcomes = execute_notebook(g.notebook, g.session, g.settings.cell_timeout, retry=_without_failing_imports,
-                                     on_cell=lambda o: g.say("ran cell %d/%d (%s)" % (next(counter), cells, o.status)))
+    _, grading.outcomes = execute_notebook(
+        grading.notebook, grading.session, grading.settings.cell_timeout, retry=_without_failing_imports,
+        on_cell=lambda o: grading.say("ran cell %d/%d (%s)" % (next(counter), cells, o.status)))
 
 
-def judge_items(g):
+def judge_items(grading):
     """Probe and check each automatic item, in order (a failed item's dependants are substituted)."""
-    g.backend.reinstall()
-    judge = Judge(g.backend, g.settings, g.seed, public_only=g.public_only)
-    for item in g.settings.items:
+    grading.backend.reinstall()
+    judge = Judge(grading.backend, grading.settings, grading.seed, public_only=grading.public_only)
+    for item in grading.settings.items:
         if item.kind == "manual":
             continue
-        if g.public_only and item.kind == "overfit":
-            g.skipped.append(item.name)
+        if grading.public_only and item.kind == "overfit":
+            grading.skipped.append(item.name)
             continue
-        g.say("checking %s" % item.name)
-        g.session.phase = item.name
+        grading.say("checking %s" % item.name)
+        grading.session.phase = item.name
         began = time.monotonic()
         verdict = judge.judge(item)
         verdict.extra["seconds"] = round(time.monotonic() - began, 3)
-        g.verdicts.append((item, verdict))
+        grading.verdicts.append((item, verdict))
 
 
-def locate_functions(g):
+def locate_functions(grading):
     """Where each checked function was found (notebook or module) and its source, for the report."""
-    g.session.phase = "the grader's lookup of your functions"
-    g.found = _found(g.backend, [item for item, _ in g.verdicts])
+    grading.session.phase = "the grader's lookup of your functions"
+    grading.found = _found(grading.backend, [item for item, _ in grading.verdicts])
 
 
-def stop_kernel(g):
+def stop_kernel(grading):
     """Keep what the kernel did and what it tried, then stop it."""
-    g.access = list(g.session.access)
-    g.execution = _execution_summary(g)
-    g.session.close()
+    grading.access = list(grading.session.access)
+    grading.execution = _execution_summary(grading)
+    grading.session.close()
 
 
-def flag_integrity(g):
+def flag_integrity(grading):
     """{item: [attempts]} for the items that grader-access attempts touched."""
-    cells = {i: c.source for i, c in enumerate(g.notebook.cells) if c.cell_type == "code"}
-    items = [item for item, _ in g.verdicts]
-    where = {name: place for name, (place, _) in g.found.items()}
-    for event in g.access:
+    cells = {i: c.source for i, c in enumerate(grading.notebook.cells) if c.cell_type == "code"}
+    items = [item for item, _ in grading.verdicts]
+    where = {name: place for name, (place, _) in grading.found.items()}
+    for event in grading.access:
         for name in integrity.touched(event, items, where, cells):
-            g.flags.setdefault(name, []).append(integrity.describe(event))
+            grading.flags.setdefault(name, []).append(integrity.describe(event))
 
 
-def score_items(g):
+def score_items(grading):
     """Each item's result: points from its verdict, nothing if flagged, the student's code if it failed."""
-    g.items = [score.item_result(item, g.settings, verdict, g.found.get(item.name, (None, None))[1],
-                                 g.flags.get(item.name, ())) for item, verdict in g.verdicts]
+    grading.items = [score.item_result(item, grading.settings, verdict, grading.found.get(item.name, (None, None))[1],
+                                       grading.flags.get(item.name, ())) for item, verdict in grading.verdicts]
 
 
-def apply_policy(g):
+def apply_policy(grading):
     """The course rules, evaluated on the submission as handed in and applied to the items' points."""
-    form = "module" if "cs231n/rnn_layers.py" in g.files else "notebook"
-    template_path = g.settings.policy_template or student_template(form) / NOTEBOOK
-    g.policy = policy.evaluate(g.settings.policy, submitted=g.submitted, template=_read_notebook(template_path),
-                               outcomes=g.outcomes, files=g.files, template_files=_package_files(template_path.parent),
-                               access=g.access)
-    g.score, g.deduction = policy.apply(sum(i.score for i in g.items), g.policy)
+    form = "module" if "cs231n/rnn_layers.py" in grading.files else "notebook"
+    template = grading.settings.policy_template or student_template(form) / NOTEBOOK
+    grading.policy = policy.evaluate(grading.settings.policy, submitted=grading.submitted,
+                                     template=_read_notebook(template), outcomes=grading.outcomes, files=grading.files,
+                                     template_files=_package_files(template.parent), access=grading.access)
+    grading.score, grading.deduction = policy.apply(sum(i.score for i in grading.items), grading.policy)
 
 
-def assemble_results(g):
+def assemble_results(grading):
     """The typed results.json, manual answers included."""
-    g.results = Results(g.submission.id, g.settings.name, g.score, g.deduction, g.items, g.policy,
-                        score.manual_entries(g.settings, g.notebook), g.execution, g.public_only, g.skipped, g.seed,
-                        time.monotonic() - g.started)
+    grading.results = Results(
+        grading.submission.id, grading.settings.name, grading.score, grading.deduction, grading.items, grading.policy,
+        score.manual_entries(grading.settings, grading.notebook), grading.execution, grading.public_only,
+        grading.skipped, grading.seed, time.monotonic() - grading.started)
 
 
 STEPS = (
@@ -273,17 +281,17 @@ def _package_files(root):
     return files
 
 
-def _execution_summary(g):
+def _execution_summary(grading):
     """results.json ``execution``; its ``timings`` fill in as the steps end."""
     cells = [{"index": o.index, "status": o.status, "seconds": round(o.seconds, 3), "ename": o.ename,
               "evalue": o.evalue[:2000], "traceback": o.traceback[-8000:], "retried": o.retried}
-             for o in g.outcomes]
-    graded = {"notebook": str(g.submission.notebook.relative_to(g.work_root / "submission")),
-              "functions": {name: where for name, (where, _) in g.found.items()}}
-    return {"cells": cells, "neutralised": {str(k): v for k, v in g.neutralised.items()},
-            "kernel_restarts": g.session.restarts, "errors": sum(1 for o in g.outcomes if o.status != "ok"),
-            "python2": g.python2, "supplied": g.supplied, "timings": g.timings, "sandbox": dict(g.box.describe(), python=g.session.interpreter),
-            "graded": graded}
+             for o in grading.outcomes]
+    graded = {"notebook": str(grading.submission.notebook.relative_to(grading.work_root / "submission")),
+              "functions": {name: where for name, (where, _) in grading.found.items()}}
+    return {"cells": cells, "neutralised": {str(k): v for k, v in grading.neutralised.items()},
+            "kernel_restarts": grading.session.restarts, "errors": sum(1 for o in grading.outcomes if o.status != "ok"),
+            "python2": grading.python2, "supplied": grading.supplied, "timings": grading.timings,
+            "sandbox": dict(grading.box.describe(), python=grading.session.interpreter), "graded": graded}
 
 
 def _without_failing_imports(source, outcome):
