@@ -21,7 +21,7 @@ from .. import __version__
 from ..io import atomic_file, write_atomic
 from ..resources import package_dirs
 from ..results.report import render_html
-from ..vocabulary import HEADLINES, consequence
+from ..vocabulary import Status, consequence
 from ..assignments import load as load_assignment
 from ..errors import UsageError
 from ..grade.pipeline import grade
@@ -93,7 +93,7 @@ def _item_test(item):
 
 def _item_output(item):
     """What a student reads under the test: the problem, the failed checks, the hint, notes."""
-    lines = [HEADLINES[item["status"]] + "."]
+    lines = [Status(item["status"]).headline + "."]
     if item["status"] != "passed":
         if item.get("message"):
             lines.append(item["message"].strip()[-2000:])

@@ -1,1 +1,1 @@
-"""The score and report stages: points, results.json, report.html, the terminal summary."""
+"""The score and report stages: points, the typed results (schema), results.json, report.html, the terminal summary."""

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from ..io import environment, write_atomic
-from ..vocabulary import SYMBOLS, consequence
+from ..vocabulary import Status, consequence
 
 
 def loss_curve_svg(history, threshold, width=480, height=160):
@@ -71,7 +71,7 @@ def summary(results, report_path=None) -> str:
         " - public checks only" if results["public_only"] else "", results["seed"], results["elapsed_s"])]
     width = max(len(i["name"]) for i in results["items"]) if results["items"] else 10
     for item in results["items"]:
-        lines.append("  %-7s %-*s %5g/%g" % (SYMBOLS[item["status"]], width, item["name"], item["score"],
+        lines.append("  %-7s %-*s %5g/%g" % (Status(item["status"]).symbol, width, item["name"], item["score"],
                                              item["max_score"]))
         problem = first_problem(item)
         if problem:
