@@ -15,7 +15,7 @@ def student(sid, name, user_id=None, late=False, source="canvas"):
 
 
 def result(who, statuses, *, policy=(), skipped=(), manual_score=None):
-    """A results.json dict in score.results' shape: 10 points per automatic item, 5 for the question."""
+    """A results.json dict in Results.to_json's shape: 10 points per automatic item, 5 for the question."""
     items = [{"name": name, "score": 10.0 if status == "passed" else 0.0, "max_score": 10.0, "status": status,
               "checks": [], "hint": None, "message": "" if status == "passed" else "%s went wrong" % name,
               "notes": [], "output": ""}
