@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,21 @@ def test_installed_wheel_ships_what_it_reads(venv):
                     "student_template/notebook/RNN_Captioning.ipynb", "reference/rnn_layers.py"):
         assert (site / shipped).is_file(), shipped
     assert (site / "grader" / "demo" / "demo.ipynb").read_bytes() == make_demo.DEMO.read_bytes()
+
+
+def test_gradescope_zip_installs_without_editable_mode(tmp_path):
+    """setup.sh runs a plain `pip install grader_src`: the zip's packages and generated
+    pyproject.toml must build a wheel holding everything the grader reads."""
+    from grader.export import gradescope
+
+    with zipfile.ZipFile(gradescope.build_autograder(tmp_path / "autograder.zip")) as archive:
+        archive.extractall(tmp_path / "source")
+    assert "pip\" install \"$ROOT/source/grader_src\"" in (tmp_path / "source" / "setup.sh").read_text()
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path / "wheel"),
+                    str(tmp_path / "source" / "grader_src")], check=True, capture_output=True, timeout=600)
+    (built,) = (tmp_path / "wheel").glob("*.whl")
+    names = set(zipfile.ZipFile(built).namelist())
+    assert {"grader/templates/report.html.j2", "grader/assignments/rnn.toml", "grader/demo/demo.ipynb",
+            "student_template/module/cs231n/captioning_solver.py", "reference/rnn_layers.py"} <= names
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "grade = grader.cli:main" in zipfile.ZipFile(built).read(entry_points).decode()
