@@ -17,7 +17,7 @@ from .export import gradescope
 from .classroom import manual
 from .results import report
 from .sandbox import isolation as sandbox
-from .errors import UsageError
+from .errors import UsageError, failure
 from .resources import grader_path
 from .grade.pipeline import grade
 
@@ -120,14 +120,8 @@ def _roster(path):
 
 
 def _grade_one(args, settings, path) -> int:
-    try:
-        results = grade(path, settings, seed=args.seed, public_only=args.public_only, progress=_progress,
-                        hidden=(args.out,))
-    except UsageError:
-        raise
-    except Exception as exc:  # the grader failed on this submission
-        print("grade: internal error on %s: %s: %s" % (path, type(exc).__name__, exc), file=sys.stderr)
-        return 1
+    results = grade(path, settings, seed=args.seed, public_only=args.public_only, progress=_progress,
+                    hidden=(args.out,))
     try:
         folder = report.write_reports(results, Path(args.out))
     except OSError as exc:
@@ -149,14 +143,11 @@ def _grade_class(args, settings, jobs, unrecognised, roster) -> int:
         "; %d files not recognised (listed in summary.html)" % len(unrecognised) if unrecognised else ""),
         file=sys.stderr)
     echo = (lambda record: print(json.dumps(record), flush=True)) if args.json else None
-    try:
-        outcome = classroom.grade_class(
-            jobs, unrecognised, settings, args.assignment, out, workers=args.jobs, seed=args.seed,
-            force=args.force, public_only=args.public_only, timeout=args.timeout, roster=roster,
-            canvas_id=args.canvas_assignment_id, scheduler=args.scheduler, hidden=args.submissions,
-            on_record=echo)
-    except RuntimeError as exc:  # no Dask, an unreachable scheduler
-        raise UsageError(str(exc)) from None
+    outcome = classroom.grade_class(
+        jobs, unrecognised, settings, args.assignment, out, workers=args.jobs, seed=args.seed,
+        force=args.force, public_only=args.public_only, timeout=args.timeout, roster=roster,
+        canvas_id=args.canvas_assignment_id, scheduler=args.scheduler, hidden=args.submissions,
+        on_record=echo)
     text = sys.stderr if args.json else sys.stdout
     print("graded %d, reused %d from an earlier run, %d could not be graded; %d files not recognised" % (
         outcome.graded, outcome.cached, outcome.failed, len(outcome.unrecognised)), file=text)
@@ -183,9 +174,12 @@ def _merge_manual(args) -> int:
 def main(argv=None):
     try:
         sys.exit(run(argv))
-    except UsageError as exc:
-        print("grade: error: %s" % exc, file=sys.stderr)
-        sys.exit(2)
+    except Exception as exc:  # bad input (exit 2) or the grader's own failure (exit 1): one line either way
+        failed = failure(exc)
+        if sys.stderr.isatty():
+            sys.stderr.write("\r\033[K")  # over the progress line
+        print("grade: %s%s" % ("error: " if failed.kind == "usage" else "", failed.message), file=sys.stderr)
+        sys.exit(failed.exit_status)
     except KeyboardInterrupt:
         print("grade: interrupted", file=sys.stderr)
         sys.exit(130)

@@ -10,6 +10,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
+from ..errors import UsageError
 from .batch import zip_folder
 from .worker import grade_shipped, run_worker, stop
 
@@ -44,8 +45,12 @@ def run_dask(address, tasks, on_done, timeout=None):
     try:
         from distributed import Client, as_completed as dask_completed
     except ImportError:
-        raise RuntimeError("--scheduler needs Dask: pip install 'cs231n-rnn-grader[dask]'") from None
-    with Client(address, timeout=30) as client:
+        raise UsageError("--scheduler needs Dask: pip install 'cs231n-rnn-grader[dask]'") from None
+    try:
+        client = Client(address, timeout=30)
+    except OSError as exc:  # nothing there, or it never answered
+        raise UsageError("cannot reach the Dask scheduler at %s: %s" % (address, exc)) from None
+    with client:
         futures = {client.submit(grade_shipped, spec, zip_folder(job.staged), timeout, pure=False,
                                  key="grade-%s-%s" % (job.identity.id, job.key)): job for job, spec in tasks}
         try:

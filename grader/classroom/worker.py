@@ -18,7 +18,7 @@ from io import BytesIO
 from pathlib import Path
 
 from .. import assignments
-from ..errors import UsageError
+from ..errors import failure
 from ..grade.pipeline import grade
 from ..io import write_atomic
 
@@ -42,10 +42,9 @@ def grade_spec(spec) -> dict:
         results = grade(spec["path"], settings, seed=spec["seed"], public_only=spec.get("public_only", False),
                         hidden=tuple(spec.get("hidden", ())))
         return {"results": results, "cache": True}
-    except UsageError as exc:  # the submission itself is unusable (not a notebook, ...)
-        return {"error": str(exc), "cache": True}
-    except Exception as exc:  # the grader failed on this submission: report it, go on with the batch
-        return {"error": "internal error: %s: %s" % (type(exc).__name__, exc), "cache": False}
+    except Exception as exc:  # an unusable submission, or the grader failed on it: the batch goes on
+        failed = failure(exc)
+        return {"error": failed.message, "cache": failed.kind == "usage"}
 
 
 def run_worker(spec, timeout=None, started=None) -> dict:

@@ -23,7 +23,7 @@ from ..resources import package_dirs
 from ..results.report import render_html
 from ..vocabulary import Status, consequence
 from ..assignments import load as load_assignment
-from ..errors import UsageError
+from ..errors import UsageError, failure
 from ..grade.pipeline import grade
 
 NOT_PACKED = {"__pycache__"}
@@ -248,12 +248,11 @@ def run(submission, results_path, assignment="rnn"):
     try:
         results = grade(submission, load_assignment(assignment), hidden=(results_path.parent,))
         gradescope = to_gradescope(results)
-    except UsageError as exc:
-        results, gradescope = None, to_gradescope({"error": str(exc)})
-    except Exception as exc:  # the grader failed: the student still gets a result, the staff a traceback
-        traceback.print_exc()
-        results, gradescope = None, to_gradescope({"error": "internal error of the grader: %s: %s"
-                                                            % (type(exc).__name__, exc)})
+    except Exception as exc:  # the student still gets a result; the staff a traceback if the grader failed
+        failed = failure(exc)
+        if failed.kind == "internal":
+            traceback.print_exc()
+        results, gradescope = None, to_gradescope({"error": failed.message})
     write_atomic(results_path, json.dumps(gradescope, indent=1))
     print(gradescope["output"])
     if results is not None:
@@ -268,8 +267,9 @@ def main(argv=None):
     try:
         args = _parser().parse_args(argv)
     except UsageError as exc:  # run_autograder always passes valid arguments; no place to write a result
-        print("grader.export.gradescope: error: %s" % exc, file=sys.stderr)
-        return 2
+        failed = failure(exc)
+        print("grader.export.gradescope: error: %s" % failed.message, file=sys.stderr)
+        return failed.exit_status
     run(args.submission, args.results, args.assignment)
     return 0
 

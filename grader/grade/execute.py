@@ -25,6 +25,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+from ..errors import KernelStartError
 from ..sandbox.guard import CHANNEL_VARIABLE
 from ..sandbox.isolation import Sandbox
 from ..sandbox.kernel import SandboxedKernelManager
@@ -194,6 +195,9 @@ class KernelSession:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # "pass_fds overriding close_fds": wanted
                 self._kernel.enter_context(self.client.setup_kernel(cwd=self.workdir, **kwargs))
+        except (RuntimeError, OSError) as exc:  # it did not launch, died at once or never answered
+            self.close()  # what did start goes: a half-launched kernel, the audit channel
+            raise KernelStartError("the kernel did not start (isolation: %s): %s" % (self.sandbox.level, exc)) from exc
         finally:
             os.close(writer)
         self.watchdog = Watchdog(self.marker, self.sandbox.limits.processes, spare=set(marked_processes(self.marker)))
