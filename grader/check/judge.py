@@ -17,6 +17,7 @@ from . import cases as C
 from .compare import CheckResult, compare, numeric_gradient
 from ..assignments.items import GROUPS, substitutes
 from ..grade.kernel_probe import as_tuple, fresh
+from ..grade.probe import ReplyKind
 from .overfit import overfit_request
 from .sampling import check_sample
 from ..vocabulary import NOTHING_TO_COMPARE
@@ -96,34 +97,31 @@ class Judge:
         batch = self._call(verdict, "batch", calls=calls)
         if batch is None:
             return
-        results = batch.get("results")
-        if not isinstance(results, list) or len(results) != len(jobs):
-            verdict.flag("error", "the probe's reply was damaged (%s results for %d calls): did the notebook replace"
-                                  " json, base64 or numpy functions?" % (
-                                      len(results) if isinstance(results, list) else "no", len(jobs)))
-            return
-        for (_, _, check), result in zip(jobs, results):
+        for (_, _, check), reply in zip(jobs, batch["results"]):  # the probe checked there is one per call
             if verdict.status in NOTHING_TO_COMPARE:
                 break
-            result = self._accept(verdict, result)
-            if result is not None:
-                check(result)
+            values = self._accept(verdict, reply)
+            if values is not None:
+                check(values)
 
-    def _accept(self, verdict, result, timeout=None):
-        verdict.output += result.get("output") or ""
-        if "missing" in result:
-            why = "".join("; %s did not import (%s)" % kv for kv in (result.get("import_errors") or {}).items())
-            verdict.flag("missing", "%s is not defined (looked in the notebook and in cs231n/)%s" % (result["missing"], why))
-        elif result.get("timeout"):
+    def _accept(self, verdict, reply, timeout=None):
+        """The values of an ok ``reply``; otherwise None, and the verdict says what went wrong."""
+        verdict.output += reply.output
+        if reply.kind is ReplyKind.OK:
+            return reply.values
+        if reply.kind is ReplyKind.MISSING:
+            why = "".join("; %s did not import (%s)" % kv for kv in reply.import_errors.items())
+            verdict.flag("missing", "%s is not defined (looked in the notebook and in cs231n/)%s" % (reply.name, why))
+        elif reply.kind is ReplyKind.TIMEOUT:
             verdict.flag("timeout", "the call did not finish within %ss" % (timeout or self.settings.probe_timeout))
-        elif result.get("dead"):
+        elif reply.kind is ReplyKind.DEAD:
             verdict.flag("error", "the kernel died during the call (os._exit, a crash, or memory)")
-        elif "error" in result:
-            e = result["error"]
-            verdict.flag("error", "%s raised %s: %s\n%s" % (e.get("stage", ""), e.get("ename"), e.get("evalue"),
-                                                            e.get("traceback", "")))
+        elif reply.kind is ReplyKind.ERROR:
+            e = reply.raised
+            verdict.flag("error", "%s raised %s: %s\n%s" % (e.stage, e.ename, e.evalue, e.traceback))
         else:
-            return result
+            verdict.flag("error", "the probe's reply was damaged (%s): did the notebook replace json, base64 or"
+                                  " numpy functions?" % reply.reason)
         return None
 
     def _cases(self, item):

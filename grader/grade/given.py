@@ -23,7 +23,8 @@ def supply_given(backend, workdir: Path):
     supplied = {}
     for _ in GIVEN:  # one at a time, in dependency order: coco_utils may be all that breaks the solver
         remaining = ["cs231n.%s" % name for name in GIVEN if "cs231n/%s.py" % name not in supplied]
-        problems = backend.request("import_check", 60, modules=remaining).get("import_errors") or {}
+        reply = backend.request("import_check", 60, modules=remaining)
+        problems = reply.values.get("import_errors", {})  # none when the check could not run
         failing = [m for m in remaining if m in problems]
         if not failing:
             break

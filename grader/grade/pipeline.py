@@ -302,7 +302,7 @@ def _without_failing_imports(source, outcome):
 def _found(backend, items):
     """{item: (where its function was found, its source)} for the report."""
     names = {i.name: (i.backward or i.forward or i.name) for i in items if i.kind in ("layer", "model_loss", "sample")}
-    found = backend.request("resolve", 30, names=sorted(set(names.values()))).get("found") or {}
+    found = backend.request("resolve", 30, names=sorted(set(names.values()))).values.get("found", {})
     result = {}
     for item, fn in names.items():
         info = found.get(fn) or {}

@@ -1,9 +1,10 @@
 """The only bridge between the grader and student code.
 
 A backend takes a request (an operation of ``kernel_probe`` and its inputs) and
-returns the decoded values that student code returned. ``KernelBackend`` sends it
-to the student's kernel; ``LocalBackend`` runs the same operation in-process on
-given functions (the reference, for calibration and tests).
+returns a ``ProbeReply``: the decoded values that student code returned, or why
+there are none. ``KernelBackend`` sends it to the student's kernel; ``LocalBackend``
+runs the same operation in-process on given functions (the reference, for
+calibration and tests).
 """
 from __future__ import annotations
 
@@ -11,8 +12,13 @@ import ast
 import functools
 import json
 import secrets
+from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
+import numpy as np
+
+from ..errors import DamagedReply, ProbeUnavailable
 from ..resources import reference_source
 from . import kernel_probe
 from .kernel_probe import MIME, PLAIN_KEYS, decode, encode
@@ -63,6 +69,154 @@ def _needed(fields):
     return sorted(names)
 
 
+class ReplyKind(Enum):
+    OK = "ok"  # the call returned: ``values``
+    MISSING = "missing"  # the function is not defined
+    TIMEOUT = "timeout"  # the call did not finish in time
+    DEAD = "dead"  # the kernel died during the call
+    ERROR = "error"  # student code (or the probe under it) raised
+    DAMAGED = "damaged"  # the reply is not what the probe sends
+
+
+@dataclass(frozen=True)
+class Raised:
+    """What student code raised during a call, and at which stage of it."""
+
+    stage: str
+    ename: str
+    evalue: str
+    traceback: str = ""
+
+
+@dataclass(frozen=True)
+class ProbeReply:
+    """What one request brought back. ``values`` (ok only): what student code returned, by
+    name, a batch's ``results`` being one reply per call; ``name`` and ``import_errors``: what
+    is missing and why the student's modules did not import; ``reason``: why it is damaged."""
+
+    kind: ReplyKind
+    values: dict = field(default_factory=dict)
+    output: str = ""  # what student code printed
+    name: str = ""
+    import_errors: dict = field(default_factory=dict)
+    raised: Raised | None = None
+    reason: str = ""
+
+
+# What decoding a reply the notebook tampered with can raise (binascii.Error is a ValueError).
+DECODE_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, RecursionError)
+
+
+def read_reply(op, fields, result) -> ProbeReply:
+    """The reply to ``op`` from the probe's decoded result dict; damaged when its structure is
+    not the one ``kernel_probe`` gives that operation."""
+    try:
+        return _read(op, fields, result)
+    except DamagedReply as exc:
+        return ProbeReply(ReplyKind.DAMAGED, reason=str(exc))
+
+
+def _read(op, fields, result):
+    if not isinstance(result, dict):
+        raise DamagedReply("a %s where a dict was sent" % type(result).__name__)
+    output = _text(result.get("output", ""), "output")
+    if "missing" in result:
+        return ProbeReply(ReplyKind.MISSING, output=output, name=_text(result["missing"], "missing"),
+                          import_errors=_texts(result.get("import_errors", {}), "import_errors"))
+    if "error" in result:
+        error = result["error"]
+        if not isinstance(error, dict):
+            raise DamagedReply("error is a %s" % type(error).__name__)
+        raised = Raised(*(_text(error.get(key, ""), "error " + key)
+                          for key in ("stage", "ename", "evalue", "traceback")))
+        return ProbeReply(ReplyKind.ERROR, output=output, raised=raised)
+    absent = [key for key in _reply_keys(op, fields) if key not in result]
+    if absent:
+        raise DamagedReply("no %s in the reply" % ", ".join(absent))
+    values = {key: value for key, value in result.items() if key not in ("nonce", "output")}
+    _check_containers(op, fields, values)
+    if op == "batch":
+        values["results"] = _batch(fields["calls"], values["results"])
+    elif op == "resolve":
+        _check_found(values["found"])
+    elif op == "import_check":
+        _texts(values["import_errors"], "import_errors")
+    return ProbeReply(ReplyKind.OK, values, output)
+
+
+def _reply_keys(op, fields):
+    """The values every successful reply to ``op`` carries."""
+    keys = {"layer": ["forward"], "model_loss": ["loss", "grads"], "model_sample": ["captions"],
+            "overfit": ["loss_history", "train_seconds"], "resolve": ["found"], "import_check": ["import_errors"],
+            "batch": ["results"]}[op]
+    if op == "layer" and fields.get("backward"):
+        keys.append("backward")
+    if fields.get("perturb"):
+        keys.append("perturbed")
+    return keys
+
+
+def _check_containers(op, fields, values):
+    """What ``kernel_probe`` builds around the student's values is as it builds it; the values
+    inside, which student code chose, are for the judge to check."""
+    for key in ("forward", "backward"):
+        if not isinstance(values.get(key, []), list):
+            raise DamagedReply("%s is not a list" % key)
+    if fields.get("perturb"):
+        perturbed, perturb = values["perturbed"], fields["perturb"]
+        if op == "layer":
+            ok = isinstance(perturbed, list) and len(perturbed) == len(perturb["wrt"]) and all(map(_pair, perturbed))
+        else:
+            ok = isinstance(perturbed, dict) and all(_pair(perturbed.get(name), flat=True)
+                                                      for name in perturb["params"])
+        if not ok:
+            raise DamagedReply("the outputs for nudged inputs are not what the probe sends")
+    history = values.get("loss_history")
+    if op == "overfit" and not (_floats(history) and history.ndim and isinstance(values["train_seconds"], float)):
+        raise DamagedReply("the training record is not what the probe sends")
+
+
+def _floats(value):
+    return isinstance(value, np.ndarray) and value.dtype.kind == "f"
+
+
+def _pair(value, flat=False):
+    """[plus, minus]: float arrays, one row per nudged element (``flat``: one number, a loss)."""
+    return isinstance(value, list) and len(value) == 2 and all(_floats(v) and v.ndim >= 1 for v in value) \
+        and len(value[0]) == len(value[1]) and (not flat or value[0].ndim == value[1].ndim == 1)
+
+
+def _batch(calls, results):
+    if not isinstance(results, list) or len(results) != len(calls):
+        raise DamagedReply("%s results for %d calls" % (len(results) if isinstance(results, list) else "no",
+                                                       len(calls)))
+    return [read_reply(call["op"], call, result) for call, result in zip(calls, results)]
+
+
+def _text(value, what):
+    if not isinstance(value, str):
+        raise DamagedReply("%s is a %s, not text" % (what, type(value).__name__))
+    return value
+
+
+def _texts(value, what):
+    """``value`` if it is a dict of text to text."""
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise DamagedReply("%s is not a dict of text" % what)
+    return value
+
+
+def _check_found(found):
+    """``resolve``'s answer: {name: None or {"source": text or None, "module": text or None}}."""
+    if not isinstance(found, dict) or not all(_place(info) for info in found.values()):
+        raise DamagedReply("the functions' places are not what the probe sends")
+
+
+def _place(info):
+    return info is None or isinstance(info, dict) and all(
+        isinstance(info.get(key), (str, type(None))) for key in ("source", "module"))
+
+
 class KernelBackend:
     """Sends probe requests to a live ``KernelSession``; reinstalls after restarts."""
 
@@ -79,7 +233,7 @@ class KernelBackend:
                 "del _t, _m\n") % (source, PROBE_NAME)
         outcome = self.session.run(code, timeout=60, record=False)
         if outcome.status != "ok":
-            raise RuntimeError("could not install the probe in the kernel: %s %s" % (outcome.ename, outcome.evalue))
+            raise ProbeUnavailable("could not install the probe in the kernel: %s %s" % (outcome.ename, outcome.evalue))
         self._installed_at = self.session.restarts
 
     def reinstall(self):
@@ -87,33 +241,39 @@ class KernelBackend:
         have rebound its name)."""
         self._installed_at = None
 
-    def request(self, op, timeout, **fields):
+    def request(self, op, timeout, **fields) -> ProbeReply:
         if self._installed_at != self.session.restarts:
             try:
                 self._install()
-            except RuntimeError as exc:  # the notebook left a kernel that cannot run the probe
-                return {"error": {"stage": "probe", "ename": "ProbeUnavailable", "evalue": str(exc), "traceback": ""}}
+            except ProbeUnavailable as exc:  # the notebook left a kernel that cannot run the probe
+                return ProbeReply(ReplyKind.ERROR, raised=Raised("probe", "ProbeUnavailable", str(exc)))
         nonce = secrets.token_hex(8)
         text = json.dumps(encode(dict(fields, op=op, nonce=nonce, reference=kernel_reference(_needed(fields)))))
         outcome = self.session.run("%s.run(%r)" % (PROBE_NAME, text), timeout=timeout, record=False)
         if outcome.status == "dead":
-            return {"dead": True}
+            return ProbeReply(ReplyKind.DEAD)
         if outcome.status == "timeout":
-            return {"timeout": True}
-        for output in reversed(outcome.outputs):
-            payload = output.get("data", {}).get(MIME)
-            if payload is None:
-                continue
-            try:
-                result = json.loads(payload)
-                if isinstance(result, dict) and result.get("nonce") == nonce:
-                    return {k: decode(v) if k not in PLAIN_KEYS else v for k, v in result.items()}
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:  # the notebook broke the serialiser
-                return {"error": {"stage": "probe", "ename": "DamagedReply", "traceback": "",
-                                  "evalue": "the probe's reply could not be read (%s): did the notebook replace"
-                                            " json, base64 or numpy functions?" % type(exc).__name__}}
-        return {"error": {"stage": "probe", "ename": outcome.ename or "NoResult",
-                          "evalue": outcome.evalue or "the probe returned no result", "traceback": outcome.traceback}}
+            return ProbeReply(ReplyKind.TIMEOUT)
+        try:
+            result = _result(outcome.outputs, nonce)
+        except DECODE_ERRORS as exc:  # the notebook broke the serialiser
+            return ProbeReply(ReplyKind.DAMAGED, reason="it could not be decoded: %s" % type(exc).__name__)
+        if result is not None:
+            return read_reply(op, fields, result)
+        if outcome.ename:  # the probe itself raised: the notebook broke what it runs on
+            return ProbeReply(ReplyKind.ERROR, raised=Raised("probe", outcome.ename, outcome.evalue, outcome.traceback))
+        return ProbeReply(ReplyKind.DAMAGED, reason="the probe sent no reply")
+
+
+def _result(outputs, nonce):
+    """The decoded result that carries ``nonce`` among a call's outputs, or None."""
+    for output in reversed(outputs):
+        payload = output.get("data", {}).get(MIME)
+        if payload is not None:
+            result = json.loads(payload)
+            if isinstance(result, dict) and result.get("nonce") == nonce:
+                return {k: v if k in PLAIN_KEYS else decode(v) for k, v in result.items()}
+    return None
 
 
 class LocalBackend:
@@ -123,12 +283,12 @@ class LocalBackend:
         self.namespace = namespace
         self.reference = kernel_probe.Reference(reference_sources())
 
-    def request(self, op, timeout, **fields):
+    def request(self, op, timeout, **fields) -> ProbeReply:
         req = decode(json.loads(json.dumps(encode(dict(fields, op=op)))))
         kernel_probe.LOCAL_NAMESPACES = [self.namespace]
         try:
             result = kernel_probe.OPS[op](req, self.reference)
         finally:
             kernel_probe.LOCAL_NAMESPACES = None
-        return {k: decode(json.loads(json.dumps(encode(v)))) if k not in PLAIN_KEYS else v
-                for k, v in result.items()}
+        return read_reply(op, fields, {k: v if k in PLAIN_KEYS else decode(json.loads(json.dumps(encode(v))))
+                                       for k, v in result.items()})
