@@ -14,8 +14,9 @@ from reference import rnn_layers
 from reference.captioning_rnn import CaptioningRNN
 
 from . import cases as C
-from .compare import CheckResult, compare, numeric_gradient
+from .compare import CheckResult, compare, describe, numeric_gradient
 from ..assignments.items import GROUPS, substitutes
+from ..errors import MalformedValue
 from ..grade.kernel_probe import as_tuple, fresh
 from ..grade.probe import ReplyKind
 from .overfit import overfit_request
@@ -68,8 +69,8 @@ class Judge:
         verdict = Verdict()
         try:
             getattr(self, "_judge_" + item.kind)(item, verdict)
-        except Exception as exc:  # values so malformed that comparing them failed
-            verdict.flag("error", "the returned values could not be checked: %s: %s" % (type(exc).__name__, exc))
+        except MalformedValue as exc:  # the student's values; any other exception is the grader's own failure
+            verdict.flag("error", str(exc))
         if verdict.status == "passed" and any(not c.passed for c in verdict.checks):
             verdict.status = "failed"
         if verdict.status == "passed" and not verdict.checks:  # nothing was compared: nothing is earned
@@ -262,7 +263,7 @@ class Judge:
 
     def _model_loss_check(self, item, case, verdict, numeric, h, result):
         loss, grads = result.get("loss"), result.get("grads")
-        if loss is None or (isinstance(grads, dict) and not grads and float(loss) == 0.0):
+        if loss is None or (isinstance(grads, dict) and not grads and _is_zero(loss)):
             verdict.flag("not_implemented", "loss returned (0.0, {}) or None: the template is untouched")
             return
         model = CaptioningRNN(cell_type="rnn", dtype=np.float64, **case.extra["init"])
@@ -273,7 +274,7 @@ class Judge:
         if "loss" in case.name or not public:
             metric, threshold = ("rel_error", self.settings.threshold(item.name, "loss")) if public else \
                 ("norm_error", self.settings.tolerance(case.dtype))
-            verdict.checks.append(compare("%s: loss vs reference" % case.name, np.asarray(loss), np.asarray(ref_loss),
+            verdict.checks.append(compare("%s: loss vs reference" % case.name, loss, np.asarray(ref_loss),
                                           metric=metric, threshold=threshold, visibility=case.visibility,
                                           label="loss", hint=hint, input_dtype=case.dtype))
         if not isinstance(grads, dict):
@@ -288,7 +289,11 @@ class Judge:
                                               label="grads[%r]" % name, hint=hint, input_dtype=case.dtype))
             if numeric:
                 plus, minus = result["perturbed"][name]
-                num = numeric_gradient(plus, minus, None, h).reshape(ref_grads[name].shape)
+                num = numeric_gradient(plus, minus, None, h)
+                if num.size != ref_grads[name].size:
+                    raise MalformedValue("model.params[%r] has %d values after your loss ran, expected %d: loss "
+                                         "must not replace the parameters" % (name, num.size, ref_grads[name].size))
+                num = num.reshape(ref_grads[name].shape)
                 metric, threshold = ("rel_error", self.settings.threshold(item.name, "grads")) if public else \
                     ("norm_error", self.settings.calibrated(item.name, name))
                 verdict.checks.append(compare("%s: grads[%r] vs numeric gradient of your loss" % (case.name, name),
@@ -321,9 +326,11 @@ class Judge:
         result = self._call(verdict, "overfit", timeout=self.settings.overfit_timeout, **request)
         if result is None:
             return
-        history = np.asarray(result.get("loss_history"), dtype=np.float64)
+        history = result["loss_history"]
+        if history.ndim > 1:
+            raise MalformedValue("loss returned %s during training; it should return a number" % describe(history[-1]))
         verdict.extra["loss_history"] = history.tolist()
-        verdict.extra["train_seconds"] = round(float(result.get("train_seconds", 0.0)), 3)
+        verdict.extra["train_seconds"] = round(result["train_seconds"], 3)
         threshold = self.settings.threshold(item.name)
         final = float(history[-1]) if history.size else float("nan")
         passed = bool(history.size) and np.isfinite(final) and final < threshold
@@ -331,6 +338,11 @@ class Judge:
             final, threshold, history.size)
         verdict.checks.append(CheckResult("hidden: overfit 50 examples", "training", "hidden", "final loss",
                                           final, threshold, passed, message))
+
+
+def _is_zero(value):
+    """Whether ``value`` is the number 0 (the template's loss), whatever else student code returned."""
+    return isinstance(value, (int, float, np.number)) and value == 0
 
 
 def _hint(item, label):
