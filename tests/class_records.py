@@ -55,6 +55,7 @@ def failure(sid, message="notebook is not valid JSON: line 3", late=False):
             "error": message}
 
 
-def rule(name, action="warn", deduction=0.0, message="imports scipy.stats (cell 3)"):
-    return {"rule": name, "passed": False, "message": message, "action": action, "deduction": deduction,
-            "details": []}
+def rule(name, action="warn", deduction=0.0, message="imports scipy.stats (cell 3)", passed=False):
+    """A results.json ``policy`` entry; a rule that passed has no message and takes nothing off."""
+    return {"rule": name, "passed": passed, "message": "" if passed else message, "action": action,
+            "deduction": 0.0 if passed else deduction, "details": []}

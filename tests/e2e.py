@@ -26,6 +26,11 @@ def build(tmp_path, form="notebook", solutions="reference", replace=None, extra_
     return path if train else without_training(path)
 
 
+def item(results, name):
+    """The results.json entry of item ``name``."""
+    return next(i for i in results["items"] if i["name"] == name)
+
+
 def statuses(results):
     return {i["name"]: i["status"] for i in results["items"]}
 

@@ -15,6 +15,7 @@ import pytest
 import zipfile
 
 import classes
+from files import read_records, read_rows
 
 BATCH_TOML = str(Path(__file__).with_name("batch.toml"))
 GRADE = [sys.executable, "-m", "grader", "--assignment", BATCH_TOML, "--seed", "7"]
@@ -40,8 +41,7 @@ def graded(canvas, tmp_path_factory):
 
 
 def _gradebook(out):
-    with open(out / "gradebook.csv", newline="", encoding="utf-8") as f:
-        return {row["id"]: row for row in csv.DictReader(f)}
+    return {row["id"]: row for row in read_records(out / "gradebook.csv")}
 
 
 def _part_of(out):
@@ -90,8 +90,7 @@ def test_files_that_are_not_submissions_are_listed_not_guessed(graded):
 
 def test_canvas_csv_has_the_import_columns_and_every_student(graded):
     out, _ = graded
-    with open(out / "canvas.csv", newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f))
+    rows = read_rows(out / "canvas.csv")
     assert rows[0][:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
     assert "Points Possible" in rows[1][0]
     assert {r[1] for r in rows[2:]} == {str(user) for _, user, _ in classes.ROSTER}
@@ -99,8 +98,7 @@ def test_canvas_csv_has_the_import_columns_and_every_student(graded):
 
 def test_manual_answers_page_and_csv(graded):
     out, _ = graded
-    with open(out / "manual.csv", newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
+    rows = read_records(out / "manual.csv")
     assert len(rows) == len(classes.ROSTER) and {r["item"] for r in rows} == {"inline_question_1"}
     assert "The vocabulary is smaller." in (out / "manual.html").read_text()
 
@@ -108,8 +106,7 @@ def test_manual_answers_page_and_csv(graded):
 def test_merge_manual_folds_points_into_results_and_gradebook(graded, tmp_path):
     out = tmp_path / "copy"  # the class's own outputs stay as graded, for the other tests
     shutil.copytree(graded[0], out)
-    with open(out / "manual.csv", newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
+    rows = read_records(out / "manual.csv")
     for row in rows:
         row["points"], row["comment"] = "4", "good"
     filled = tmp_path / "filled.csv"
@@ -126,8 +123,7 @@ def test_merge_manual_folds_points_into_results_and_gradebook(graded, tmp_path):
     row = _gradebook(out)[sid]
     assert row["inline_question_1"] == "4" and float(row["score"]) == results["score"] + 4
     assert "TA's comment:</b> good" in (out / sid / "report.html").read_text()
-    with open(out / "canvas.csv", newline="", encoding="utf-8") as f:
-        canvas_rows = {r[1]: r for r in csv.reader(f)}
+    canvas_rows = {r[1]: r for r in read_rows(out / "canvas.csv")}
     assert float(canvas_rows["1000"][-1]) == results["score"] + 4
 
 

@@ -15,13 +15,13 @@ def run_grade(*args, cwd=None):
                           timeout=120, cwd=cwd)
 
 
-def bad_inputs(tmp_path):
+def bad_inputs(tmp_path, course_toml):
     (tmp_path / "notes.txt").write_text("hello")
     (tmp_path / "broken.ipynb").write_text("{not json")
     (tmp_path / "list.ipynb").write_text("[1, 2]")
     (tmp_path / "bad.toml").write_text("extends = \n")
-    (tmp_path / "unknown_item.toml").write_text('extends = "rnn"\n[items.lstm_magic]\npoints = 3\n')
-    (tmp_path / "negative.toml").write_text('extends = "rnn"\n[timeouts]\ncell = -1\n')
+    course_toml("[items.lstm_magic]\npoints = 3\n", "unknown_item.toml")
+    course_toml("[timeouts]\ncell = -1\n", "negative.toml")
     (tmp_path / "empty").mkdir()
     (tmp_path / "fake.zip").write_text("not a zip")
     ok = tmp_path / "ok.ipynb"
@@ -49,8 +49,8 @@ CASES = ["missing path", "not a notebook", "invalid JSON", "JSON but not a noteb
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_bad_input_is_one_line_and_exit_2(tmp_path, case):
-    done = run_grade(*bad_inputs(tmp_path)[case], "--out", str(tmp_path / "out"))
+def test_bad_input_is_one_line_and_exit_2(tmp_path, course_toml, case):
+    done = run_grade(*bad_inputs(tmp_path, course_toml)[case], "--out", str(tmp_path / "out"))
     assert done.returncode == 2, (done.stdout, done.stderr)
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("grade: error:"), done.stderr

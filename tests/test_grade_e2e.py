@@ -3,7 +3,7 @@ import pytest
 
 import notebooks
 from bugs import BUGS
-from e2e import build, failing, grade_fast, statuses
+from e2e import build, failing, grade_fast, item, statuses
 from grader import assignments
 from grader.grade.pipeline import grade
 
@@ -17,7 +17,7 @@ def test_solved_template_gets_every_automatic_point(tmp_path, form):
     assert failing(results) == set(), [(i["name"], i["message"][:300]) for i in results["items"]]
     assert results["score"] == results["automatic_max_score"] == 95
     assert results["max_score"] == 100
-    overfit = next(i for i in results["items"] if i["name"] == "overfit_small_data")
+    overfit = item(results, "overfit_small_data")
     assert overfit["loss_history"][-1] < 0.1 and len(overfit["loss_history"]) == 100
     assert results["execution"]["errors"] == 0
     assert results["execution"]["supplied"] == {} and results["execution"]["python2"]["converted"] == []
@@ -36,10 +36,10 @@ def test_single_bug_fails_exactly_its_item(tmp_path, bug):
     form = "module" if BUGS.index(bug) % 2 else "notebook"
     results = grade_fast(build(tmp_path, form, replace=bug.replace, extra_cells=bug.extra_cells))
     assert failing(results) == {bug.item}, [(i["name"], i["status"], i["message"][:200]) for i in results["items"]]
-    item = next(i for i in results["items"] if i["name"] == bug.item)
-    failed_checks = [c for c in item["checks"] if not c["passed"]]
-    assert item["message"] or all(c["message"] for c in failed_checks)
-    assert item["score"] == 0 and item.get("source"), "a failing item shows the student's code"
+    failed = item(results, bug.item)
+    failed_checks = [c for c in failed["checks"] if not c["passed"]]
+    assert failed["message"] or all(c["message"] for c in failed_checks)
+    assert failed["score"] == 0 and failed.get("source"), "a failing item shows the student's code"
 
 
 def test_correct_but_different_code_gets_full_marks_in_a_kernel(tmp_path):

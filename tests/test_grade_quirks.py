@@ -4,7 +4,7 @@ Hostile notebooks (hangs, crashes, sabotage, grader access) live in tests/test_h
 import re
 
 from bugs import BY_NAME
-from e2e import FAST, build, failing, grade_fast, statuses
+from e2e import FAST, build, failing, grade_fast, item, statuses
 from grader import assignments
 from grader.grade.pipeline import grade
 from grader.results.report import render_html
@@ -29,10 +29,9 @@ def test_colab_cells_are_neutralised_and_python2_cells_converted(tmp_path):
     assert {"colab import", "drive mount", "directory change", "shell command", "package install"} <= set(neutralised)
 
 
-def test_python2_cell_fails_alone_when_conversion_is_off(tmp_path):
-    toml = tmp_path / "no_py2.toml"
-    toml.write_text('extends = "rnn"\n[python2]\nconvert = false\n[items.overfit_small_data]\nenabled = false\n')
-    results = grade(build(tmp_path, extra_cells=[("end", PY2_CELL)]), assignments.load(str(toml)), seed=2)
+def test_python2_cell_fails_alone_when_conversion_is_off(tmp_path, course_toml):
+    toml = course_toml("[python2]\nconvert = false\n[items.overfit_small_data]\nenabled = false\n")
+    results = grade(build(tmp_path, extra_cells=[("end", PY2_CELL)]), assignments.load(toml), seed=2)
     assert failing(results) == set()
     errors = [c for c in results["execution"]["cells"] if c["status"] != "ok"]
     assert [c["ename"] for c in errors] == ["SyntaxError"]
@@ -49,10 +48,6 @@ def test_public_only_runs_only_the_notebook_checks(tmp_path):
     bug = BY_NAME["rnn_backward_only_last_dh"]
     results = grade_fast(build(tmp_path / "2", replace=bug.replace), public_only=True)
     assert failing(results) == {"rnn_backward"}
-
-
-def _item(results, name):
-    return next(i for i in results["items"] if i["name"] == name)
 
 
 def test_fast_settings_disable_overfit():
@@ -160,7 +155,7 @@ def test_course_repo_zip_shaped_like_a_real_submission(tmp_path):
     assert results["execution"]["graded"]["notebook"] == "course/assignment3/RNN_Captioning_solution_jdoe.ipynb"
     assert results["execution"]["python2"]["converted"] == ["cs231n/coco_utils.py"]
     assert results["execution"]["supplied"] == {}, "image_utils imports thanks to the scipy.misc shim"
-    assert "column 0" in _item(results, "CaptioningRNN.sample")["hint"]
+    assert "column 0" in item(results, "CaptioningRNN.sample")["hint"]
     html = render_html(results)
     for text in ("Converted from Python 2", "cs231n/coco_utils.py", "RNN_Captioning_solution_jdoe.ipynb",
                  "re-run with its failing imports skipped", "column 0 holds the first generated word"):
@@ -174,5 +169,5 @@ def test_indentation_error_in_rnn_py_costs_only_the_model_items(tmp_path):
     model.write_text(model.read_text().replace("        N = features.shape[0]", "          N = features.shape[0]", 1))
     results = grade_fast(folder)
     assert failing(results) == {"CaptioningRNN.loss", "CaptioningRNN.sample"}
-    message = _item(results, "CaptioningRNN.loss")["message"]
+    message = item(results, "CaptioningRNN.loss")["message"]
     assert "cs231n.classifiers.rnn did not import" in message and "IndentationError" in message

@@ -1,9 +1,9 @@
 """The batch's tables, read back with the csv module."""
-import csv
 import os
 
 import pytest
 
+from files import read_rows
 from grader.export import gradebook
 from grader.export.gradebook import read_roster, write_canvas_csv, write_gradebook
 
@@ -40,11 +40,6 @@ RESULTS = [
     result(student("jdoe", "=HYPERLINK(\"x\")", source="plain"),
            {"rnn_step_forward": "not_implemented", "rnn_forward": "missing", "overfit_small_data": "failed"}),
 ]
-
-
-def read_rows(path):
-    with open(path, encoding="utf-8", newline="") as f:
-        return list(csv.reader(f))
 
 
 def test_gradebook_header_and_rows(tmp_path):

@@ -11,7 +11,7 @@ import pytest
 
 import e2e
 import notebooks
-from grader import assignments
+from class_records import SETTINGS, rule
 from grader.export import gradescope
 from grader.results import score
 from grader.results.schema import Results
@@ -20,7 +20,6 @@ from grader.check.compare import CheckResult
 from grader.errors import UsageError
 from grader.check.judge import Verdict
 
-SETTINGS = assignments.load("rnn")
 FAST_TOML = Path(__file__).with_name("fast.toml")
 HINT = "check the order of tanh and the bias"
 
@@ -32,11 +31,6 @@ def entry(name, verdict):
 
 def check(name, passed, message="", hint=""):
     return CheckResult(name, "value", "hidden", "norm_error", 0.0 if passed else 0.4, 1e-9, passed, message, hint=hint)
-
-
-def rule(name, passed, action, deduction=0.0, message=""):
-    return {"rule": name, "passed": passed, "message": message, "action": action,
-            "deduction": deduction if not passed else 0.0, "details": []}
 
 
 def synthetic(policy=()):
@@ -90,8 +84,8 @@ def test_manual_item_has_max_score_and_no_score():
 
 
 def test_overview_has_score_rules_and_cells_that_raised():
-    rules = [rule("no-extra-imports", False, "warn", message="Imports that the template does not have: os."),
-             rule("outputs-kept", True, "warn")]
+    rules = [rule("no-extra-imports", "warn", message="Imports that the template does not have: os."),
+             rule("outputs-kept", "warn", passed=True)]
     lines = gradescope.to_gradescope(synthetic(rules))["output"].splitlines()
     assert lines == [
         "Automatic score: 5 / 20 (+ 5 points graded by hand). Seed of the hidden inputs: 42.",
@@ -103,11 +97,11 @@ def test_overview_has_score_rules_and_cells_that_raised():
 
 
 @pytest.mark.parametrize("rules, final, deductions", [
-    ([rule("edits-only-in-todo", False, "penalty", 3.0, "cell 4 changed outside TODO")], 2.0, [-3.0]),
-    ([rule("edits-only-in-todo", False, "penalty", 3.0), rule("outputs-kept", False, "penalty", 4.0)], 0.0,
+    ([rule("edits-only-in-todo", "penalty", 3.0, "cell 4 changed outside TODO")], 2.0, [-3.0]),
+    ([rule("edits-only-in-todo", "penalty", 3.0), rule("outputs-kept", "penalty", 4.0)], 0.0,
      [-3.0, -2.0]),  # not below 0
-    ([rule("no-extra-imports", False, "zero"), rule("outputs-kept", False, "penalty", 1.0)], 0.0, [-5.0, 0.0]),
-    ([rule("no-extra-imports", True, "zero"), rule("outputs-kept", False, "warn")], 5.0, []),
+    ([rule("no-extra-imports", "zero"), rule("outputs-kept", "penalty", 1.0)], 0.0, [-5.0, 0.0]),
+    ([rule("no-extra-imports", "zero", passed=True), rule("outputs-kept", "warn")], 5.0, []),
 ])
 def test_policy_deductions_are_negative_tests_that_sum_to_the_score(rules, final, deductions):
     results = synthetic(rules)
@@ -150,7 +144,8 @@ def test_autograder_zip_content(tmp_path):
         infos = {i.filename: i for i in zf.infolist()}
     names = set(infos)
     assert {"setup.sh", "run_autograder", "grader_src/pyproject.toml",
-            "grader_src/grader/export/gradescope.py", "grader_src/grader/assignments/rnn.toml",
+            "grader_src/grader/export/gradescope.py",
+            "grader_src/grader/sandbox/policy/edits.py", "grader_src/grader/assignments/rnn.toml",
             "grader_src/grader/templates/report.html.j2", "grader_src/grader/assignments/calibration.json",
             "grader_src/reference/rnn_layers.py", "grader_src/student_template/notebook/RNN_Captioning.ipynb",
             "grader_src/student_template/module/cs231n/rnn_layers.py"} <= names

@@ -30,7 +30,8 @@ except ModuleNotFoundError:  # Python 3.10
 
 import grader
 import reference
-from e2e import build, failing, statuses
+from e2e import build, failing, item, statuses
+from files import changes, snapshot
 from grader import assignments
 from grader.errors import UsageError
 from grader.grade.execute import KernelSession, kill_marked, marked_processes
@@ -88,30 +89,6 @@ def write_settings(folder, isolation, timeouts=None):
     path = Path(folder) / ("settings-%s.toml" % isolation)
     path.write_text("\n".join(lines) + "\n")
     return path
-
-
-def snapshot(root, own_dotfiles=False):
-    """{relative path: (is dir, size, mtime)} of a folder and everything in it; None if gone.
-    ``own_dotfiles``: a HOME, where the grader's own libraries may add their dot-folders
-    (IPython's ~/.ipython): those, and the folder's own mtime, are left out."""
-    root = Path(root)
-    if not root.exists():
-        return None
-    entries = {}
-    for p in [root, *root.rglob("*")]:
-        relative = p.relative_to(root)
-        if own_dotfiles and (not relative.parts or relative.parts[0].startswith(".")):
-            continue
-        st = p.lstat()
-        entries[relative.as_posix()] = (p.is_dir(), 0 if p.is_dir() else st.st_size, st.st_mtime_ns)
-    return entries
-
-
-def _difference(before, after):
-    """What changed between two snapshots: [(path, before, after)]."""
-    if before is None or after is None:
-        return [] if before == after else [(".", before is not None, after is not None)]
-    return sorted((k, before.get(k), after.get(k)) for k in set(before) | set(after) if before.get(k) != after.get(k))
 
 
 def source_files(folder):
@@ -222,7 +199,7 @@ class Arena:
             lost = sorted(str(folder / name) for folder, missing in lost.items() for name in missing)
         assert not left, "processes of the submission were left behind: %s" % left
         assert not lost, "files of the grader were deleted (restored from a copy): %s" % lost
-        changed = {name: _difference(before[name], snapshot(folder, name == "TA HOME"))
+        changed = {name: changes(before[name], snapshot(folder, name == "TA HOME"))
                    for name, folder in watched.items()}
         changed = {name: diff for name, diff in changed.items() if diff}
         assert not changed, "files outside the work folder changed: %s" % changed
@@ -278,17 +255,17 @@ class Arena:
             assert secret not in text and secret not in html, "a secret of the TA reached the results or report"
         assert len(text) < MAX_RESULTS_BYTES, "results.json is %d bytes" % len(text)
         assert results["execution"]["sandbox"]["level"] == level
-        for item in results["items"]:
-            assert item["status"] in set(Status), item["status"]
-            if item["status"] == "passed":
-                assert item["checks"] and all(c["passed"] for c in item["checks"]), \
-                    "%s passed with %d checks run" % (item["name"], len(item["checks"]))
+        for entry in results["items"]:
+            assert entry["status"] in set(Status), entry["status"]
+            if entry["status"] == "passed":
+                assert entry["checks"] and all(c["passed"] for c in entry["checks"]), \
+                    "%s passed with %d checks run" % (entry["name"], len(entry["checks"]))
             else:
-                why = item["message"] or next((c["message"] for c in item["checks"] if not c["passed"]), "")
-                assert why.strip(), "%s is %s without a message" % (item["name"], item["status"])
-                assert item["score"] == 0
-            if item["flagged"]:
-                assert item["status"] == "failed" and item["score"] == 0, item["name"]
+                why = entry["message"] or next((c["message"] for c in entry["checks"] if not c["passed"]), "")
+                assert why.strip(), "%s is %s without a message" % (entry["name"], entry["status"])
+                assert entry["score"] == 0
+            if entry["flagged"]:
+                assert entry["status"] == "failed" and entry["score"] == 0, entry["name"]
 
 
 @pytest.fixture
@@ -301,10 +278,6 @@ def arena(tmp_path, monkeypatch, request):
 def _tagged_cells(path):
     nb = nbformat.read(str(path), as_version=4)
     return [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.startswith(TAG)]
-
-
-def _item(results, name):
-    return next(i for i in results["items"] if i["name"] == name)
 
 
 def _expected_level(isolation):
@@ -320,7 +293,7 @@ def check_network(arena, results, level, tagged):
 
 
 def check_output_capped(arena, results, level, tagged):
-    output = _item(results, "CaptioningRNN.sample")["output"]
+    output = item(results, "CaptioningRNN.sample")["output"]
     assert "z" * 1000 in output and len(output) <= 5000
 
 
@@ -419,11 +392,11 @@ def test_hostile_notebook(arena, case, isolation):
     for name, status in case.status.items():
         assert statuses(results)[name] == status, detail
     for name, text in case.message.items():
-        assert text in _item(results, name)["message"], detail
+        assert text in item(results, name)["message"], detail
     for name in case.flagged:
-        assert _item(results, name)["flagged"], "%s: the attempt was not flagged" % name
+        assert item(results, name)["flagged"], "%s: the attempt was not flagged" % name
     for name, text in case.output.items():
-        assert text in _item(results, name)["output"], _item(results, name)["output"][-500:]
+        assert text in item(results, name)["output"], item(results, name)["output"][-500:]
     tagged = _tagged_cells(path)
     if case.cell:
         got_cells = {c["index"]: c["status"] for c in results["execution"]["cells"]}

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from class_records import failure, record
+from files import read_rows, snapshot
 from grader.results import report
 from grader.errors import UsageError
 from grader.classroom.manual import merge_manual, render_manual_page, write_manual_csv, write_manual_page
@@ -24,11 +25,6 @@ def batch(tmp_path):
     return records
 
 
-def read_csv(path):
-    with open(path, encoding="utf-8", newline="") as f:
-        return list(csv.reader(f))
-
-
 def write_csv(path, rows, encoding="utf-8", delimiter=","):
     with open(path, "w", encoding=encoding, newline="") as f:
         csv.writer(f, delimiter=delimiter).writerows(rows)
@@ -36,10 +32,6 @@ def write_csv(path, rows, encoding="utf-8", delimiter=","):
 
 def results(tmp_path, sid):
     return json.loads((tmp_path / sid / "results.json").read_text())
-
-
-def snapshot(tmp_path):
-    return {p.relative_to(tmp_path): p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file()}
 
 
 def test_page_lists_every_answer_escaped_under_its_id(tmp_path):
@@ -58,7 +50,7 @@ def test_page_lists_every_answer_escaped_under_its_id(tmp_path):
 def test_csv_has_one_row_per_student_and_question(tmp_path):
     path = tmp_path / "manual.csv"
     write_manual_csv(path, batch(tmp_path))
-    header, *rows = read_csv(path)
+    header, *rows = read_rows(path)
     assert header == HEADER
     assert [(r[0], r[2], r[3], r[4], r[5]) for r in rows] == [
         ("amy", "inline_question_1", "5", "", ""), ("bob", "inline_question_1", "5", "", ""),
@@ -73,7 +65,7 @@ def test_merge_sets_points_comment_and_totals_and_rerenders_the_report(tmp_path)
     (tmp_path / "amy" / "report.html").write_text("stale")
     path = tmp_path / "manual.csv"
     write_manual_csv(path, records)
-    header, *rows = read_csv(path)
+    header, *rows = read_rows(path)
     rows[0][4:6] = ["4.5", "clear, but no word on <UNK>"]
     rows[1][4:6] = ["3", "-1: no trade-off"]
     write_csv(path, [header] + rows)
@@ -91,7 +83,7 @@ def test_merge_sets_points_comment_and_totals_and_rerenders_the_report(tmp_path)
     assert merge_manual(tmp_path, path) == []  # nothing new
 
     write_manual_csv(path, [amy, bob, eve])  # a regenerated CSV keeps what was merged
-    rows = read_csv(path)[1:]
+    rows = read_rows(path)[1:]
     assert [(r[4], r[5]) for r in rows] == [("4.5", "clear, but no word on <UNK>"), ("3", "'-1: no trade-off"),
                                             ("", "")]
     assert merge_manual(tmp_path, path) == []  # the formula guard is read back, not doubled

@@ -2,19 +2,18 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import nbformat
 import pytest
 
+from class_records import rule
 from grader import assignments
 from grader.sandbox import policy
 from grader.errors import UsageError
 from grader.grade.execute import CellOutcome
+from notebooks import NOTEBOOK_NAME, REPO, TEMPLATE_DIR
 
-REPO = Path(__file__).resolve().parents[1]
-NOTEBOOK_TEMPLATE = REPO / "student_template" / "notebook" / "RNN_Captioning.ipynb"
-MODULE_TEMPLATE = REPO / "student_template" / "module"
+MODULE_TEMPLATE = TEMPLATE_DIR / "module"
 ALL_WARN = {rule: "warn" for rule in policy.RULES}
 
 RNN_STEP_FORWARD = """\
@@ -33,8 +32,7 @@ db error:  1.5956895526227225e-11
 # ---- building submissions ---------------------------------------------------------------
 
 def read_template(form="notebook"):
-    return nbformat.read(NOTEBOOK_TEMPLATE if form == "notebook" else MODULE_TEMPLATE / "RNN_Captioning.ipynb",
-                         as_version=4)
+    return nbformat.read(TEMPLATE_DIR / form / NOTEBOOK_NAME, as_version=4)
 
 
 def template_files():
@@ -426,28 +424,17 @@ def test_actions_off_warn_zero_and_points():
         ("no-grader-access", False, "zero", 0.0)]
 
 
-def entry(action, passed, deduction=0.0):
-    return {"rule": "outputs-kept", "passed": passed, "message": "" if passed else "x", "action": action,
-            "deduction": deduction, "details": []}
-
-
 def test_apply_warn_penalty_zero_and_floor():
-    assert policy.apply(80.0, [entry("warn", False)]) == (80.0, 0.0)
-    assert policy.apply(80.0, [entry("penalty", False, 5.0), entry("penalty", False, 2.5),
-                               entry("penalty", True)]) == (72.5, 7.5)
-    assert policy.apply(3.0, [entry("penalty", False, 5.0)]) == (0.0, 3.0)
-    assert policy.apply(80.0, [entry("zero", False), entry("penalty", False, 5.0)]) == (0.0, 80.0)
-    assert policy.apply(80.0, [entry("zero", True)]) == (80.0, 0.0)
+    assert policy.apply(80.0, [rule("outputs-kept", "warn")]) == (80.0, 0.0)
+    assert policy.apply(80.0, [rule("outputs-kept", "penalty", 5.0), rule("edits-only-in-todo", "penalty", 2.5),
+                               rule("no-extra-imports", "penalty", passed=True)]) == (72.5, 7.5)
+    assert policy.apply(3.0, [rule("outputs-kept", "penalty", 5.0)]) == (0.0, 3.0)
+    assert policy.apply(80.0, [rule("no-grader-access", "zero"), rule("outputs-kept", "penalty", 5.0)]) == (0.0, 80.0)
+    assert policy.apply(80.0, [rule("no-grader-access", "zero", passed=True)]) == (80.0, 0.0)
     assert policy.apply(80.0, []) == (80.0, 0.0)
 
 
 # ---- settings ---------------------------------------------------------------------------
-
-def write_toml(tmp_path, text, name="course.toml"):
-    path = tmp_path / name
-    path.write_text('extends = "rnn"\n' + text)
-    return str(path)
-
 
 def test_builtin_policy_warns_on_every_rule_with_the_builtin_template():
     settings = assignments.load("rnn")
@@ -455,11 +442,11 @@ def test_builtin_policy_warns_on_every_rule_with_the_builtin_template():
     assert settings.policy_template is None
 
 
-def test_course_toml_sets_actions_and_a_relative_template(tmp_path):
+def test_course_toml_sets_actions_and_a_relative_template(tmp_path, course_toml):
     (tmp_path / "templates").mkdir()
     (tmp_path / "templates" / "hw.ipynb").write_text("{}")
-    spec = write_toml(tmp_path, '[policy]\nno-extra-imports = "zero"\noutputs-kept = 5\nno-grader-access = "off"\n'
-                                'template = "templates/hw.ipynb"\n')
+    spec = course_toml('[policy]\nno-extra-imports = "zero"\noutputs-kept = 5\nno-grader-access = "off"\n'
+                       'template = "templates/hw.ipynb"\n')
     settings = assignments.load(spec)
     assert settings.policy == {"no-extra-imports": "zero", "edits-only-in-todo": "warn", "outputs-kept": 5.0,
                                "recorded-outputs-match": "warn", "no-grader-access": "off"}
@@ -480,7 +467,7 @@ def test_rules_left_out_of_the_table_are_off(tmp_path):
     ("outputs-kept = -2", "policy.outputs-kept must be"),
     ('template = "missing.ipynb"', "policy.template"),
 ])
-def test_bad_policy_settings_are_usage_errors(tmp_path, line, message):
+def test_bad_policy_settings_are_usage_errors(course_toml, line, message):
     with pytest.raises(UsageError) as error:
-        assignments.load(write_toml(tmp_path, "[policy]\n%s\n" % line))
+        assignments.load(course_toml("[policy]\n%s\n" % line))
     assert message in str(error.value) and "\n" not in str(error.value)

@@ -38,11 +38,10 @@ def test_fallback_applies_the_configured_memory_limit():
 
 @pytest.mark.parametrize("table, message", [({"memory_mb": -1}, "memory_mb"), ({"isolation": "docker"}, "isolation"),
                                             ({"procs": 3}, "unknown sandbox setting procs")])
-def test_bad_sandbox_settings_are_usage_errors(tmp_path, table, message):
-    toml = tmp_path / "a.toml"
-    toml.write_text('extends = "rnn"\n[sandbox]\n' + "".join("%s = %r\n" % kv for kv in table.items()).replace("'", '"'))
+def test_bad_sandbox_settings_are_usage_errors(course_toml, table, message):
+    toml = course_toml("[sandbox]\n" + "".join("%s = %r\n" % kv for kv in table.items()).replace("'", '"'))
     with pytest.raises(UsageError, match=message):
-        load(str(toml))
+        load(toml)
 
 
 @pytest.mark.parametrize("level", LEVELS)

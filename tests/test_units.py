@@ -10,12 +10,9 @@ from grader.grade.sanitize import neutralise_source
 from grader.results.score import manual_answers
 
 
-def test_toml_overrides_points_thresholds_timeouts_and_items(tmp_path):
-    path = tmp_path / "course.toml"
-    path.write_text('extends = "rnn"\n[timeouts]\ncell = 120\n'
-                    '[items.rnn_backward]\npoints = 15\nthreshold = 1e-5\n'
-                    '[items.overfit_small_data]\nenabled = false\n')
-    settings = assignments.load(str(path))
+def test_toml_overrides_points_thresholds_timeouts_and_items(course_toml):
+    settings = assignments.load(course_toml('[timeouts]\ncell = 120\n[items.rnn_backward]\npoints = 15\n'
+                                            'threshold = 1e-5\n[items.overfit_small_data]\nenabled = false\n'))
     assert settings.points("rnn_backward") == 15 and settings.threshold("rnn_backward") == 1e-5
     assert settings.points("rnn_forward") == 5 and settings.cell_timeout == 120
     assert "overfit_small_data" not in [i.name for i in settings.items]
@@ -27,12 +24,15 @@ def test_builtin_rnn_totals_100_points():
     assert sum(settings.points(i.name) for i in settings.items) == 100
 
 
-@pytest.mark.parametrize("text", ["points = [", '[items.rnn_forward]\npoints = "five"', "[timeouts]\ncell = 0"])
-def test_bad_toml_is_a_usage_error(tmp_path, text):
-    path = tmp_path / "bad.toml"
-    path.write_text('extends = "rnn"\n' + text)
-    with pytest.raises(UsageError):
-        assignments.load(str(path))
+@pytest.mark.parametrize("text, message", [
+    ("points = [", "bad.toml is not valid TOML: "),
+    ('[items.rnn_forward]\npoints = "five"', "bad.toml: items.rnn_forward.points must be a number"),
+    ("[timeouts]\ncell = 0", "bad.toml: timeouts.cell must be a positive number of seconds"),
+])
+def test_bad_toml_is_a_one_line_usage_error_naming_the_file(course_toml, text, message):
+    with pytest.raises(UsageError) as error:
+        assignments.load(course_toml(text, "bad.toml"))
+    assert message in str(error.value) and "\n" not in str(error.value)
 
 
 def test_ladder_reports_shape_none_dtype_and_nan_before_values():
