@@ -23,7 +23,8 @@ GRADE = [sys.executable, "-m", "grader", "--assignment", BATCH_TOML, "--seed", "
 # seed, must get the rows the whole-class run gave them.
 PART = classes.ROSTER[:6] + classes.ROSTER[12:15] + classes.ROSTER[20:21] + classes.ROSTER[24:25] \
     + classes.ROSTER[26:27] + classes.ROSTER[28:29] + classes.ROSTER[30:]
-pytestmark = pytest.mark.xdist_group("batch")  # one worker: the class is graded once
+pytestmark = [pytest.mark.xdist_group("batch"),  # one worker: the class is graded once
+              pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

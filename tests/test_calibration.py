@@ -1,6 +1,8 @@
 """The recorded calibration covers the hidden checks and still holds on fresh draws."""
 import json
 
+import pytest
+
 from grader import assignments
 from grader.assignments import calibrate
 from grader.assignments.items import REGISTRY
@@ -29,6 +31,7 @@ def test_every_numeric_gradient_check_has_a_threshold():
         "W_embed", "W_proj", "b_proj", "Wx", "Wh", "b", "W_vocab", "b_vocab"}
 
 
+@pytest.mark.slow
 def test_fresh_draws_stay_within_the_recorded_worst_case_margin():
     """Re-run the calibration on draws it never saw; the reference never fails a check."""
     data = recorded()

@@ -65,6 +65,7 @@ def test_committed_demo_is_what_the_builder_makes():
     assert committed.metadata["grader_demo"] == built.metadata["grader_demo"]
 
 
+@pytest.mark.slow
 def test_grade_writes_json_lines_reports_and_leaves_the_submission_alone(tmp_path):
     submission = tmp_path / "empty_notebook.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), str(submission))
@@ -91,6 +92,7 @@ def test_unwritable_output_folder_is_a_usage_error(tmp_path):
     assert done.returncode == 2 and done.stderr.startswith("grade: error: cannot write reports")
 
 
+@pytest.mark.slow
 def test_json_stays_one_line_when_student_code_prints(tmp_path):
     noisy = ("import sys, numpy as np\nprint('noise ' * 1000)\nsys.stderr.write('err\\n')\n"
              "def rnn_step_forward(x, prev_h, Wx, Wh, b):\n    print('called', file=sys.stderr)\n"

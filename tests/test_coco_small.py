@@ -93,6 +93,7 @@ def test_sample_coco_minibatch(coco_dir):
     np.testing.assert_array_equal(urls, data['val_urls'][idxs])
 
 
+@pytest.mark.slow
 def test_overfit_small_data(coco_dir):
     np.random.seed(231)
     small_data = load_coco_data(coco_dir, max_train=50)

@@ -3,7 +3,11 @@ import json
 import time
 from pathlib import Path
 
+import pytest
+
 from grader.grade.execute import KernelSession
+
+pytestmark = pytest.mark.slow  # every test starts a kernel
 
 
 def test_kernel_sees_no_grader_variables_and_has_its_own_home(tmp_path, monkeypatch):

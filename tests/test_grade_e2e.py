@@ -7,6 +7,8 @@ from e2e import build, failing, grade_fast, item, statuses
 from grader import assignments
 from grader.grade.pipeline import grade
 
+pytestmark = pytest.mark.slow  # every test grades in a kernel
+
 
 @pytest.mark.parametrize("form", ["notebook", "module"])
 def test_solved_template_gets_every_automatic_point(tmp_path, form):

@@ -3,6 +3,8 @@
 Hostile notebooks (hangs, crashes, sabotage, grader access) live in tests/test_hostile.py."""
 import re
 
+import pytest
+
 from bugs import BY_NAME
 from e2e import FAST, build, failing, grade_fast, item, statuses
 from grader import assignments
@@ -19,6 +21,7 @@ import sys'''
 PY2_CELL = "print 'hello from 2016'"
 
 
+@pytest.mark.slow
 def test_colab_cells_are_neutralised_and_python2_cells_converted(tmp_path):
     path = build(tmp_path, extra_cells=[("start", COLAB_CELL), ("end", PY2_CELL)])
     results = grade_fast(path)
@@ -29,6 +32,7 @@ def test_colab_cells_are_neutralised_and_python2_cells_converted(tmp_path):
     assert {"colab import", "drive mount", "directory change", "shell command", "package install"} <= set(neutralised)
 
 
+@pytest.mark.slow
 def test_python2_cell_fails_alone_when_conversion_is_off(tmp_path, course_toml):
     toml = course_toml("[python2]\nconvert = false\n[items.overfit_small_data]\nenabled = false\n")
     results = grade(build(tmp_path, extra_cells=[("end", PY2_CELL)]), assignments.load(toml), seed=2)
@@ -38,6 +42,7 @@ def test_python2_cell_fails_alone_when_conversion_is_off(tmp_path, course_toml):
     assert results["execution"]["python2"]["not_converted"]
 
 
+@pytest.mark.slow
 def test_public_only_runs_only_the_notebook_checks(tmp_path):
     bug = BY_NAME["captioning_loss_null_is_zero"]  # only hidden inputs (<NULL> not 0) catch it
     results = grade_fast(build(tmp_path, replace=bug.replace), public_only=True)
@@ -76,6 +81,7 @@ def rel_error(x, y):
     return np.max(np.abs(x - y) / (np.maximum(1e-8, np.abs(x) + np.abs(y))))'''
 
 
+@pytest.mark.slow
 def test_cs231n_setup_cell_that_fails_halfway_still_grades_every_function(tmp_path):
     """A setup cell importing a module this assignment does not ship stops before rel_error."""
     results = grade_fast(build(tmp_path, "module", extra_cells=[("start", SEED_001_SETUP)]))
@@ -85,6 +91,7 @@ def test_cs231n_setup_cell_that_fails_halfway_still_grades_every_function(tmp_pa
     assert first["retried"] == "ok", "the rest of the cell ran with the failing import skipped"
 
 
+@pytest.mark.slow
 def test_python2_module_submission_is_converted_and_graded(tmp_path):
     """2016-era code: print statements, xrange, iteritems in the student's cs231n files."""
     folder = build(tmp_path, "module")
@@ -105,6 +112,7 @@ def test_python2_module_submission_is_converted_and_graded(tmp_path):
     assert "print 'layers loaded'" in (tmp_path / "sub" / "cs231n" / "rnn_layers.py").read_text()
 
 
+@pytest.mark.slow
 def test_missing_or_broken_given_files_are_supplied_and_reported(tmp_path):
     folder = build(tmp_path, "module")
     package = folder / "cs231n"
@@ -122,6 +130,7 @@ def test_missing_or_broken_given_files_are_supplied_and_reported(tmp_path):
     assert "Given files supplied by the grader" in render_html(results)
 
 
+@pytest.mark.slow
 def test_course_repo_zip_shaped_like_a_real_submission(tmp_path):
     """A whole course repo: other notebooks beside it, a renamed notebook, Colab and COCO setup,
     2017-era given files (scipy.misc.imread, a Python 2 print), one real bug in sample."""
@@ -162,6 +171,7 @@ def test_course_repo_zip_shaped_like_a_real_submission(tmp_path):
         assert text in html, text
 
 
+@pytest.mark.slow
 def test_indentation_error_in_rnn_py_costs_only_the_model_items(tmp_path):
     """The layers deserve their points; stored outputs claiming success change nothing."""
     folder = build(tmp_path, "module")

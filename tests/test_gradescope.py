@@ -198,6 +198,7 @@ def run_autograder(root, python=sys.executable):
                           text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_run_autograder_grades_the_reference_with_full_marks(tmp_path):
     root = autograder(tmp_path)
     e2e.without_training(notebooks.build_submission("notebook", root / "submission", solutions="reference"))

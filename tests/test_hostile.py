@@ -315,6 +315,7 @@ def _huge_notebook(path, megabytes=200):
     return path
 
 
+@pytest.mark.slow
 def test_200mb_notebook_is_graded_in_bounded_time_and_memory(arena):
     """find.py reads the notebook whole (json, then nbformat): the grader holds a few copies
     of its text, about 2.3x its size, and grades it like any other."""
@@ -341,6 +342,7 @@ def test_file_that_is_not_a_notebook_is_refused_clearly(arena, content, message)
     assert arena.markers == [], "no kernel is started for a file that is not a notebook"
 
 
+@pytest.mark.slow
 def test_duplicated_cell_ids_are_graded(arena):
     path = build(arena.tmp)
     nb = json.loads(path.read_text())
@@ -353,6 +355,7 @@ def test_duplicated_cell_ids_are_graded(arena):
     assert failing(results) == set()
 
 
+@pytest.mark.slow
 def test_notebook_without_code_cells_has_every_item_missing(arena):
     nb = nbformat.read(str(TEMPLATE_DIR / "notebook" / NOTEBOOK_NAME), as_version=4)
     nb.cells = [c for c in nb.cells if c.cell_type != "code"]
@@ -377,6 +380,7 @@ PARAMS = [pytest.param(case, isolation, id="%s-%s" % (case.name, isolation))
           if not (isolation == "rlimits" and DEFAULT_LEVEL == "rlimits")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case, isolation", PARAMS)
 def test_hostile_notebook(arena, case, isolation):
     replace, cells = case.sources(arena.fill)

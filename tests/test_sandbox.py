@@ -44,6 +44,7 @@ def test_bad_sandbox_settings_are_usage_errors(course_toml, table, message):
         load(toml)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("level", LEVELS)
 def test_output_past_the_cap_is_cut_with_a_note_and_memory_errors_stay_in_the_cell(tmp_path, level):
     with _session(tmp_path, level, output_bytes=10_000, memory_mb=2048) as session:
@@ -56,6 +57,7 @@ def test_output_past_the_cap_is_cut_with_a_note_and_memory_errors_stay_in_the_ce
     assert after.outputs[0]["text"] == "alive\n"
 
 
+@pytest.mark.slow
 def test_watchdog_kills_processes_past_the_limit_but_not_the_kernel(tmp_path):
     fork = ("import os, time\npids = []\nfor _ in range(40):\n    pid = os.fork()\n"
             "    if pid == 0:\n        time.sleep(60)\n        os._exit(0)\n    pids.append(pid)\ntime.sleep(2)\n"
@@ -69,6 +71,7 @@ def test_watchdog_kills_processes_past_the_limit_but_not_the_kernel(tmp_path):
     assert alive.outputs[0]["text"] == "alive\n"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("level", LEVELS)
 def test_audit_hook_refuses_and_reports_grader_access_with_its_phase(tmp_path, level):
     with _session(tmp_path, level) as session:
@@ -85,6 +88,7 @@ def test_audit_hook_refuses_and_reports_grader_access_with_its_phase(tmp_path, l
         ("import", "reference", "cell 3"), ("write", "/etc/passwd-grader-test", "cell 4")]
 
 
+@pytest.mark.slow
 def test_closing_the_audit_channel_is_reported(tmp_path):
     with _session(tmp_path, "rlimits") as session:
         session.run(kernel_guard(session.work_root), timeout=30)

@@ -302,6 +302,7 @@ def executed(tmp_path_factory):
     return results
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('form', FORMS)
 def test_reference_solution_runs_clean(form, executed):
     """Solved with the reference, the notebook runs without errors and prints passing checks."""
@@ -329,6 +330,7 @@ def test_reference_solution_runs_clean(form, executed):
         assert sample.split(':', 1)[1].strip() == gt.split(':', 1)[1].strip().replace('<START> ', '')
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('form', FORMS)
 def test_blank_template_fails_only_where_a_todo_runs(form, executed):
     """Blank: every check of a layer and the training cell raise, nothing else does."""
