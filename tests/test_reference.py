@@ -26,8 +26,12 @@ def numeric_grads(forward, inputs, dout):
     return [eval_numerical_gradient_array(f, x, dout) for x in inputs]
 
 
-def assert_grads_close(numeric, analytic, threshold):
-    errors = [rel_error(n, a) for n, a in zip(numeric, analytic)]
+def norm_error(a, b):
+    return np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b))
+
+
+def assert_grads_close(numeric, analytic, threshold, error=rel_error):
+    errors = [error(n, a) for n, a in zip(numeric, analytic)]
     assert max(errors) < threshold, errors
 
 
@@ -205,7 +209,6 @@ def test_captioning_rnn_gradients():
 def test_captioning_lstm_gradients():
     # Not a notebook check: tiny elements push the element-wise error of Wh to 1.2e-5
     # here, so compare norms (worst seen 1.6e-7, for Wx; a wrong term gives > 1e-3).
-    norm_error = lambda a, b: np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b))
     errors = captioning_gradient_errors('lstm', norm_error)
     assert max(errors.values()) < 1e-6, errors
 
@@ -279,4 +282,7 @@ def test_lstm_backward():
     dout = np.random.randn(*out.shape)
 
     analytic = lstm_backward(dout, cache)
-    assert_grads_close(numeric_grads(lstm_forward, inputs, dout), analytic, 1e-6)
+    # Not the notebook's element-wise check: dWh[1, 9] is about 1.3e-5, so its element-wise
+    # error is rounding noise that depends on the BLAS kernel (1.2e-6 on some machines).
+    # Norms are stable: worst 1.1e-9; a wrong term gives > 1e-3.
+    assert_grads_close(numeric_grads(lstm_forward, inputs, dout), analytic, 1e-8, error=norm_error)
