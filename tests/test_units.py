@@ -1,12 +1,16 @@
-"""Small pure parts: settings from TOML, the check ladder, neutralised lines, manual answers."""
+"""Small pure parts: settings from TOML, the check ladder, neutralised lines, manual answers,
+the first problem of an item."""
 import nbformat
 import numpy as np
 import pytest
 
+from class_records import record
+from e2e import item
 from grader import assignments
 from grader.check.compare import compare, norm_error, rel_error
 from grader.errors import UsageError
 from grader.grade.sanitize import neutralise_source
+from grader.results.report import first_problem
 from grader.results.score import manual_answers
 
 
@@ -115,3 +119,40 @@ def test_float32_results_for_float64_inputs_fail_with_a_dtype_message():
     assert not result.passed and "float32 for float64 inputs" in result.message
     assert compare("c", expected.astype(np.float32), expected, metric="norm_error", threshold=1e-3,
                    input_dtype="float32").passed
+
+
+def bare_item(status, message="", checks=()):
+    """An item of results.json with only what first_problem reads."""
+    return {"status": status, "message": message,
+            "checks": [{"name": name, "passed": passed, "message": text} for name, passed, text in checks]}
+
+
+def test_first_problem_of_failed_checks_names_the_check_without_label_nor_hint():
+    graded = record("amy", {"rnn_forward": "failed"}, seed=1)
+    assert first_problem(item(graded, "rnn_forward")) == (
+        "hidden: N=1: norm_error 0.333 > 1e-09; 12/12 elements differ; worst at [2, 1]: got 6.645999, "
+        "expected 3.3229995")
+    assert first_problem(bare_item("failed", checks=[
+        ("public: notebook inputs", True, ""), ("hidden: N=1", False, "loss has shape (1,), expected ()"),
+        ("hidden: N=2", False, "h: norm_error 0.5 > 1e-09")])) == "hidden: N=1: loss has shape (1,), expected ()"
+    assert first_problem(bare_item("failed", checks=[("c", False, "h differs from the reference: norm error 0.4")])) \
+        == "c: h differs from the reference: norm error 0.4"  # a sentence, not a label: kept whole
+
+
+def test_first_problem_of_an_error_is_the_first_line_of_its_message():
+    assert first_problem(bare_item("error", "forward raised ValueError: shapes (3,4)\nTraceback (most recent call "
+                                        "last):\n  File ...")) == "forward raised ValueError: shapes (3,4)"
+    assert first_problem(bare_item("failed", "  flagged: imported grader.judge\n", checks=[("c", False, "h: x")])) \
+        == "flagged: imported grader.judge"  # the item's own message comes before its checks
+
+
+def test_first_problem_is_empty_for_a_pass_and_a_failure_that_says_nothing():
+    assert first_problem(bare_item("passed", "ignored", checks=[("c", False, "h: x")])) == ""
+    assert first_problem(bare_item("failed")) == ""
+
+
+def test_first_problem_is_shortened_to_the_limit():
+    text = first_problem(bare_item("timeout", "x" * 300))
+    assert len(text) == 220 and text.endswith("x...")
+    assert first_problem(bare_item("timeout", "y" * 30), limit=20) == "y" * 17 + "..."
+    assert first_problem(bare_item("timeout", "z" * 20), limit=20) == "z" * 20
