@@ -14,6 +14,7 @@ import notebooks
 from class_records import SETTINGS, rule
 from grader.export import gradescope
 from grader.results import score
+from grader.results.report import render_html
 from grader.results.schema import Results
 from grader.sandbox import policy as course_rules
 from grader.check.compare import CheckResult
@@ -213,7 +214,7 @@ def test_run_autograder_grades_the_reference_with_full_marks(tmp_path):
     assert gs["output"].startswith("Automatic score: 85 / 85 (+ 5 points graded by hand).")
     ours = json.loads((root / "results" / "grader" / "results.json").read_text())
     assert ours["score"] == 85.0 and str(ours["seed"]) in gs["output"]
-    assert (root / "results" / "grader" / "report.html").stat().st_size > 0
+    assert (root / "results" / "grader" / "report.html").read_text() == render_html(ours)
 
 
 def test_run_autograder_writes_a_result_even_when_python_fails(tmp_path):

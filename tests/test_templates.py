@@ -49,27 +49,33 @@ _LINE = re.compile(r'^(?P<label>[A-Za-z_][\w ]*?)\s*:\s+(?P<value>\S+)\s*$')
 
 # ----------------------------------------------------------------- helpers
 
+def _code_cells_of(path):
+    return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == 'code']
+
+
 def _code_cells(form):
-    nb = nbformat.read(TEMPLATE_DIR / form / NOTEBOOK_NAME, as_version=4)
-    return [c for c in nb.cells if c.cell_type == 'code']
+    return _code_cells_of(TEMPLATE_DIR / form / NOTEBOOK_NAME)
 
 
-def _containers(form):
-    """(label, text) of every place a template defines code: .py files and code cells."""
-    out = [('cell %d' % i, c.source) for i, c in enumerate(_code_cells(form))]
+def _containers(form, folder=None):
+    """(label, text) of every place a submission (the template by default) defines code:
+    .py files and code cells."""
+    folder = TEMPLATE_DIR / form if folder is None else folder
+    out = [('cell %d' % i, c.source) for i, c in enumerate(_code_cells_of(folder / NOTEBOOK_NAME))]
     if form == 'module':
-        out += [(str(p), p.read_text()) for p in sorted(PACKAGE.rglob('*.py'))]
+        out += [(str(p), p.read_text()) for p in sorted((folder / 'cs231n').rglob('*.py'))]
     return out
 
 
-def _def_sources(form, name):
-    """Source text of every definition of name ('f' or 'Class.method') in the template."""
+def _def_sources(form, name, folder=None):
+    """Source text, dedented, of every definition of name ('f' or 'Class.method') in a
+    submission (the template by default)."""
     found = []
-    for _, text in _containers(form):
+    for _, text in _containers(form, folder):
         node = notebooks._find_def(notebooks._parse(text), name)
         if node is not None:
             first, last = notebooks._span(node)
-            found.append('\n'.join(text.splitlines()[first - 1:last]))
+            found.append(textwrap.dedent('\n'.join(text.splitlines()[first - 1:last])))
     return found
 
 
@@ -143,9 +149,10 @@ def test_template_is_a_clean_v4_notebook(form):
 
 def test_templates_do_not_use_matplotlib():
     """Only image_utils.py (which no notebook cell uses) decodes images with matplotlib."""
-    for path in TEMPLATE_DIR.rglob('*'):
-        if path.is_file() and path.suffix in ('.py', '.ipynb') and path.name != 'image_utils.py':
-            assert 'matplotlib' not in path.read_text(), path
+    read = {p.relative_to(TEMPLATE_DIR).as_posix(): p.read_text() for p in TEMPLATE_DIR.rglob('*')
+            if p.is_file() and p.suffix in ('.py', '.ipynb') and p.name != 'image_utils.py'}
+    assert {'notebook/' + NOTEBOOK_NAME, 'module/' + NOTEBOOK_NAME, 'module/cs231n/rnn_layers.py'} <= set(read)
+    assert [path for path, text in read.items() if 'matplotlib' in text] == []
 
 
 @pytest.mark.parametrize('form', FORMS)
@@ -368,10 +375,6 @@ def test_builder_swaps_a_method_inside_its_class(tmp_path):
         textwrap.dedent(bugs.RNN_FORWARD_LIST_CACHE).strip()
 
 
-def _code_cells_of(path):
-    return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == 'code']
-
-
 def test_builder_extra_cells_and_errors(tmp_path):
     path = notebooks.build_submission('notebook', tmp_path, extra_cells=[
         ('start', 'x = 1'), ('end', 'y = 2'), ('after:rel_error', 'z = 3'), (1, 'w = 4')])
@@ -504,9 +507,12 @@ def test_bug_fails_its_item_and_its_partners_are_correct(bug):
 
 
 @pytest.mark.parametrize('form', FORMS)
-def test_every_bug_builds(form, tmp_path):
+def test_every_bug_builds_with_its_sources_in_place(form, tmp_path):
     for bug in bugs.BUGS:
         built = notebooks.build_submission(form, tmp_path / bug.name, solutions='reference',
                                            replace=bug.replace, extra_cells=bug.extra_cells)
-        nbformat.validate(nbformat.read(built if form == 'notebook' else built / NOTEBOOK_NAME,
-                                        as_version=4))
+        folder = built.parent if form == 'notebook' else built
+        nbformat.validate(nbformat.read(folder / NOTEBOOK_NAME, as_version=4))
+        for name, source in bug.replace.items():
+            assert [s.strip() for s in _def_sources(form, name, folder)] == [textwrap.dedent(source).strip()], \
+                (bug.name, name)
