@@ -9,6 +9,7 @@ import pytest
 
 from grader import assignments, cli
 from grader.assignments.calibrate import reference_namespace
+from grader.assignments.items import BY_NAME
 from grader.check.judge import Judge
 from grader.classroom import runner, worker
 from grader.errors import KernelStartError, ProbeUnavailable, UsageError, failure
@@ -19,10 +20,6 @@ from grader.grade.probe import LocalBackend, ProbeReply, ReplyKind
 from reference.captioning_rnn import CaptioningRNN
 
 SETTINGS = assignments.load("rnn")
-
-
-def item(name):
-    return next(i for i in SETTINGS.items if i.name == name)
 
 
 @pytest.mark.parametrize("exc, kind, status, message", [
@@ -77,7 +74,7 @@ def test_a_loss_that_is_no_number_fails_with_what_it_was():
         def loss(self, features, captions=None):
             return object(), {}
     verdict = Judge(LocalBackend(dict(reference_namespace(), CaptioningRNN=Model)), SETTINGS, 3).judge(
-        item("CaptioningRNN.loss"))
+        BY_NAME["CaptioningRNN.loss"])
     assert verdict.status == "error" and verdict.problem.startswith("numeric gradient raised TypeError")
     assert "loss should be an array, got a object" in [c.message for c in verdict.checks]
 
@@ -86,7 +83,7 @@ def test_parameters_replaced_by_the_loss_are_the_students_error():
     def shrink(values):
         for name, (plus, minus) in values.get("perturbed", {}).items():
             values["perturbed"][name] = [plus[:1], minus[:1]]
-    verdict = Judge(Tampered(shrink), SETTINGS, 3).judge(item("CaptioningRNN.loss"))
+    verdict = Judge(Tampered(shrink), SETTINGS, 3).judge(BY_NAME["CaptioningRNN.loss"])
     assert verdict.status == "error"
     assert "has 1 values after your loss ran, expected" in verdict.problem, verdict.problem
 
@@ -97,7 +94,7 @@ def test_training_losses_that_are_arrays_are_the_students_error():
     class Backend:
         def request(self, op, timeout, **fields):
             return reply
-    verdict = Judge(Backend(), SETTINGS, 3).judge(item("overfit_small_data"))
+    verdict = Judge(Backend(), SETTINGS, 3).judge(BY_NAME["overfit_small_data"])
     assert verdict.status == "error"
     assert verdict.problem == ("loss returned an array of shape (2,) and dtype float64 during training; "
                                "it should return a number")
@@ -111,9 +108,10 @@ def test_a_grader_bug_propagates_instead_of_failing_the_student(monkeypatch, nam
         raise exc("grader bug")
     monkeypatch.setattr("grader.check.judge." + function, broken)
     with pytest.raises(exc, match="grader bug"):
-        Judge(LocalBackend(reference_namespace()), SETTINGS, 3).judge(item(name))
+        Judge(LocalBackend(reference_namespace()), SETTINGS, 3).judge(BY_NAME[name])
 
 
+@pytest.mark.slow
 def test_a_grader_bug_during_grading_is_exit_1_with_one_line(tmp_path, monkeypatch, capsys):
     source = ("import numpy as np\n"
               "def rnn_step_forward(x, prev_h, Wx, Wh, b):\n"

@@ -12,6 +12,7 @@ import pytest
 import e2e
 import notebooks
 from class_records import SETTINGS, rule
+from grader.assignments.items import BY_NAME
 from grader.export import gradescope
 from grader.results import score
 from grader.results.report import render_html
@@ -26,8 +27,7 @@ HINT = "check the order of tanh and the bias"
 
 
 def entry(name, verdict):
-    item = next(i for i in SETTINGS.items if i.name == name)
-    return score.item_result(item, SETTINGS, verdict)
+    return score.item_result(BY_NAME[name], SETTINGS, verdict)
 
 
 def check(name, passed, message="", hint=""):

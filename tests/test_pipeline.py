@@ -2,10 +2,11 @@
 import json
 
 import nbformat
+import pytest
 
 import notebooks
-from bugs import BUGS
-from e2e import build, grade_fast
+from bugs import BY_NAME
+from e2e import build, grade_fast, item
 from grader import assignments
 from grader.grade.pipeline import DATA_DIR, STEPS, Grading, run
 from grader.results.schema import Results
@@ -45,13 +46,13 @@ def test_a_prefix_runs_without_a_kernel_and_leaves_what_it_found(tmp_path):
     assert not work.exists()  # leaving the context removes the work folder
 
 
+@pytest.mark.slow
 def test_a_full_run_times_every_step_and_its_results_read_back_as_types(tmp_path):
-    bug = next(b for b in BUGS if b.name == "rnn_step_forward_no_bias")
-    results = grade_fast(build(tmp_path, "module", replace=bug.replace))
+    results = grade_fast(build(tmp_path, "module", replace=BY_NAME["rnn_step_forward_no_bias"].replace))
     assert list(results["execution"]["timings"]) == [step.name + "_s" for step in STEPS]
     assert sum(results["execution"]["timings"].values()) <= results["elapsed_s"] + 0.1
-    item = next(i for i in results["items"] if i["name"] == "rnn_step_forward")
-    assert item["status"] == "failed" and item["hint"] and item["source"]
-    assert not any(item["hint"] in c["message"] for c in item["checks"])
+    failed = item(results, "rnn_step_forward")
+    assert failed["status"] == "failed" and failed["hint"] and failed["source"]
+    assert not any(failed["hint"] in c["message"] for c in failed["checks"])
     stored = json.loads(json.dumps(results))
     assert Results.from_json(stored).to_json() == stored

@@ -8,6 +8,7 @@ import pytest
 
 from grader import assignments
 from grader.assignments.calibrate import reference_namespace
+from grader.assignments.items import BY_NAME
 from grader.check.judge import Judge
 from grader.grade.execute import CellOutcome
 from grader.grade.kernel_probe import MIME, decode, encode_tree
@@ -197,15 +198,14 @@ VERDICTS = {
 def test_each_reply_kind_becomes_the_item_status_with_its_message(kind):
     reply, status, words = VERDICTS[kind]
     settings = assignments.load("rnn")
-    item = next(i for i in settings.items if i.name == "rnn_step_forward")
-    verdict = Judge(Replies(reply), settings, seed=1).judge(item)
+    verdict = Judge(Replies(reply), settings, seed=1).judge(BY_NAME["rnn_step_forward"])
     assert verdict.status == status and words in verdict.problem, verdict.problem
 
 
 def test_a_problem_in_one_part_of_a_batch_stops_the_item():
     settings = assignments.load("rnn")
-    item = next(i for i in settings.items if i.name == "rnn_step_forward")
     parts = [ProbeReply(ReplyKind.ERROR, output="printed\n", raised=Raised("forward", "KeyError", "'b'"))] * 50
-    verdict = Judge(Replies(ProbeReply(ReplyKind.OK, {"results": parts})), settings, seed=1).judge(item)
+    replies = Replies(ProbeReply(ReplyKind.OK, {"results": parts}))
+    verdict = Judge(replies, settings, seed=1).judge(BY_NAME["rnn_step_forward"])
     assert verdict.status == "error" and verdict.problem.startswith("forward raised KeyError: 'b'")
     assert verdict.output == "printed\n"  # the first part flags the item; the rest are not read

@@ -5,6 +5,7 @@ import re
 import pytest
 
 from class_records import record, rule
+from e2e import item
 from grader import vocabulary
 from grader.check.compare import CheckResult
 from grader.classroom.summary import render_summary
@@ -51,9 +52,9 @@ def test_both_pages_take_their_status_colours_and_consequences_from_the_vocabula
 
 def test_a_hint_travels_beside_the_message_and_lands_on_the_item():
     student = record("amy", {"rnn_forward": "failed"})
-    item = next(i for i in student["items"] if i["name"] == "rnn_forward")
-    failed = [c for c in item["checks"] if not c["passed"]]
-    assert item["hint"] == "add the bias" and failed and "Hint" not in failed[0]["message"]
+    forward = item(student, "rnn_forward")
+    failed = [c for c in forward["checks"] if not c["passed"]]
+    assert forward["hint"] == "add the bias" and failed and "Hint" not in failed[0]["message"]
     assert set(failed[0]) == {"name", "kind", "visibility", "metric", "value", "threshold", "passed", "message",
                               "where"}
     checks = [CheckResult("a", "value", "public", "rel_error", 0.0, 1e-8, True, hint="not this: it passed"),
