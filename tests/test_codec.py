@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from grader.grade.kernel_probe import MAX_ELEMENTS, Opaque, decode, encode, encode_tree
+from grader.grade.probe import DECODE_ERRORS
 
 
 def round_trip(value):
@@ -96,5 +97,6 @@ GOOD = encode(np.arange(4.0))
     ({"__dict__": [["only a key"]]}, ValueError),
 ], ids=["truncated", "not-base64", "wrong-shape", "unknown-dtype", "scalar-text", "dict-pair"])
 def test_a_damaged_payload_raises_what_the_probe_reports_as_a_damaged_reply(damaged, error):
-    with pytest.raises(error):
+    with pytest.raises(error) as raised:
         decode(damaged)
+    assert isinstance(raised.value, DECODE_ERRORS)
