@@ -1,4 +1,8 @@
-"""Small pure parts: settings from TOML, the check ladder, neutralised lines, manual answers."""
+"""Small pure parts: settings from TOML, the check ladder, neutralised lines, manual answers,
+parsing student source."""
+import ast
+import gc
+
 import nbformat
 import numpy as np
 import pytest
@@ -8,6 +12,7 @@ from grader.check.compare import compare, norm_error, rel_error
 from grader.errors import UsageError
 from grader.grade.sanitize import neutralise_source
 from grader.results.score import manual_answers
+from grader.sandbox import untrusted
 
 
 def test_toml_overrides_points_thresholds_timeouts_and_items(tmp_path):
@@ -115,3 +120,34 @@ def test_float32_results_for_float64_inputs_fail_with_a_dtype_message():
     assert not result.passed and "float32 for float64 inputs" in result.message
     assert compare("c", expected.astype(np.float32), expected, metric="norm_error", threshold=1e-3,
                    input_dtype="float32").passed
+
+
+class _ParsesWhenFreed:
+    """Freed only by the garbage collector (a cycle), and parses then: as asyncio does when it
+    logs the lost exception of a task it frees (the traceback module parses for its carets)."""
+
+    def __init__(self):
+        self.cycle = self
+
+    def __del__(self):
+        ast.parse("f(x)[0] + g(y)")
+
+
+def test_parsing_survives_finalizers_that_parse():
+    source = "\n".join("a%d = [b + c * d for b in range(3) if f(b)]" % i for i in range(300))
+    threshold = gc.get_threshold()
+    gc.set_threshold(50)  # CPython 3.11 then raises "AST constructor recursion depth mismatch" most times
+    try:
+        for _ in range(30):
+            garbage = [_ParsesWhenFreed() for _ in range(20)]
+            del garbage
+            assert len(untrusted.parse(source).body) == 300
+    finally:
+        gc.set_threshold(*threshold)
+        gc.collect()
+
+
+@pytest.mark.parametrize("source", ["x = " + "-" * 10000 + "1", "y = 1" + " + 1" * 10000, "z = a" + ".b" * 10000,
+                                    "x = 1\0", "def f(:"], ids=["unary", "sum", "attributes", "null", "syntax"])
+def test_student_source_the_parser_cannot_read_is_none_not_an_exception(source):
+    assert untrusted.parse_untrusted(source) is None and not untrusted.compiles(source)

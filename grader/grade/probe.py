@@ -14,12 +14,16 @@ import secrets
 from pathlib import Path
 
 from ..resources import reference_source
+from ..sandbox.untrusted import parse
 from . import kernel_probe
+from .execute import UNREADABLE_ENAME
 from .kernel_probe import MIME, PLAIN_KEYS, decode, encode
 
 REFERENCE_MODULES = ("rnn_layers", "optim", "coco_utils", "captioning_solver")
 GIVEN_FUNCTIONS = ("affine_forward", "affine_backward", "sigmoid")  # students receive these
 PROBE_NAME = "_cs231n_grader_probe"
+# What each of a reply's plain fields must be; anything else is a damaged reply.
+PLAIN_TYPES = {"nonce": str, "output": str, "missing": str, "error": dict, "found": dict, "import_errors": dict}
 
 
 @functools.lru_cache(maxsize=None)
@@ -42,7 +46,7 @@ def kernel_reference(needed):
 @functools.lru_cache(maxsize=128)
 def _kernel_reference(needed):
     sources = reference_sources()
-    tree = ast.parse(sources["rnn_layers"])
+    tree = parse(sources["rnn_layers"])
     functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
     keep, todo = set(GIVEN_FUNCTIONS), [n for n in needed if n in functions]
     while todo:
@@ -96,24 +100,37 @@ class KernelBackend:
         nonce = secrets.token_hex(8)
         text = json.dumps(encode(dict(fields, op=op, nonce=nonce, reference=kernel_reference(_needed(fields)))))
         outcome = self.session.run("%s.run(%r)" % (PROBE_NAME, text), timeout=timeout, record=False)
+        if outcome.status == "dead" and outcome.ename == UNREADABLE_ENAME:
+            return {"error": {"stage": "probe", "ename": outcome.ename, "evalue": outcome.evalue, "traceback": ""}}
         if outcome.status == "dead":
             return {"dead": True}
         if outcome.status == "timeout":
             return {"timeout": True}
-        for output in reversed(outcome.outputs):
-            payload = output.get("data", {}).get(MIME)
-            if payload is None:
-                continue
-            try:
-                result = json.loads(payload)
-                if isinstance(result, dict) and result.get("nonce") == nonce:
-                    return {k: decode(v) if k not in PLAIN_KEYS else v for k, v in result.items()}
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:  # the notebook broke the serialiser
-                return {"error": {"stage": "probe", "ename": "DamagedReply", "traceback": "",
-                                  "evalue": "the probe's reply could not be read (%s): did the notebook replace"
-                                            " json, base64 or numpy functions?" % type(exc).__name__}}
+        try:
+            result = _reply(outcome.outputs, nonce)
+        except Exception as exc:  # the notebook broke the serialiser: reading its reply may raise anything
+            return {"error": {"stage": "probe", "ename": "DamagedReply", "traceback": "",
+                              "evalue": "the probe's reply could not be read (%s): did the notebook replace"
+                                        " json, base64 or numpy functions?" % type(exc).__name__}}
+        if result is not None:
+            return result
         return {"error": {"stage": "probe", "ename": outcome.ename or "NoResult",
                           "evalue": outcome.evalue or "the probe returned no result", "traceback": outcome.traceback}}
+
+
+def _reply(outputs, nonce):
+    """The decoded reply that carries ``nonce`` among one probe call's outputs, or None."""
+    for output in reversed(outputs):
+        payload = output.get("data", {}).get(MIME)
+        if payload is None:
+            continue
+        result = json.loads(payload)
+        if isinstance(result, dict) and result.get("nonce") == nonce:
+            wrong = [key for key, kind in PLAIN_TYPES.items() if key in result and not isinstance(result[key], kind)]
+            if wrong:
+                raise TypeError("%s of the wrong type" % ", ".join(wrong))
+            return {k: decode(v) if k not in PLAIN_KEYS else v for k, v in result.items()}
+    return None
 
 
 class LocalBackend:

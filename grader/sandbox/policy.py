@@ -12,6 +12,8 @@ import difflib
 import math
 import re
 
+from .untrusted import parse_untrusted
+
 RULES = ("no-extra-imports", "edits-only-in-todo", "outputs-kept", "recorded-outputs-match", "no-grader-access")
 ACTIONS = ("off", "warn", "zero")
 MAX_DETAILS = 20
@@ -140,10 +142,7 @@ def _imports_by_regex(source):
 def _parse(source):
     """The ast of a cell with IPython magic and shell lines made ``pass``; None if it is not Python 3."""
     lines = [MAGIC.sub(r"\1pass  # ", line) if MAGIC.match(line) else line for line in source.splitlines()]
-    try:
-        return ast.parse("\n".join(lines))
-    except (SyntaxError, ValueError, RecursionError):
-        return None
+    return parse_untrusted("\n".join(lines))
 
 
 # ---- edits-only-in-todo -----------------------------------------------------------------
