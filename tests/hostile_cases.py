@@ -22,6 +22,7 @@ from notebooks import GRADED, reference_sources
 ALL_ITEMS = frozenset(GRADED)
 BOTH = ("default", "rlimits")
 DEFAULT = ("default",)
+BUBBLEWRAP = ("bubblewrap",)  # only there may student code start programs
 
 
 @dataclass(frozen=True)
@@ -284,11 +285,36 @@ DUMPS_GARBAGE = '''
 import json
 json.dumps = lambda *args, **kwargs: "all checks passed"
 '''
+DUMPS_MISTYPED = '''
+import json
+_true_dumps = json.dumps
+def _dumps(obj, *args, **kwargs):
+    if type(obj) is dict and "nonce" in obj:  # the probe's reply: valid JSON, fields of the wrong types
+        obj = dict(obj, error="not a dict", found=["not", "a", "dict"], output=0, import_errors="none")
+    return _true_dumps(obj, *args, **kwargs)
+json.dumps = _dumps
+'''
+DUMPS_DEEP = '''
+import json
+_true_dumps = json.dumps
+json.dumps = lambda obj, *args, **kwargs: ("[" * 100000 + "]" * 100000 if type(obj) is dict and "nonce" in obj
+                                           else _true_dumps(obj, *args, **kwargs))
+'''
+# jupyter_client packs the kernel's messages with json.dumps when orjson is missing: replacing
+# it (serialiser_returns_garbage) then garbles them all. Replacing the packer does so everywhere.
+GARBLING_SAMPLE = '''
+def sample(self, features, max_length=30):
+    get_ipython().kernel.session.pack = lambda message: b"all checks passed"
+    return np.full((features.shape[0], max_length), self._start)
+'''
 B64_ZEROS = '''
 import base64
 _true_b64encode = base64.b64encode
 base64.b64encode = lambda data, *args: _true_b64encode(bytes(len(data)), *args)
 '''
+
+# ------------------------------------------------------------------ source deeper than the parser goes
+DEEP_SOURCE = "x = " + "-" * 10000 + "1\ny = 1" + " + 1" * 10000 + "\nz = a" + ".b" * 10000
 
 # ------------------------------------------------------------------ the reference
 FROM_IMPORT_REFERENCE = '''
@@ -339,6 +365,50 @@ def rnn_step_forward(x, prev_h, Wx, Wh, b):
         return solution["rnn_step_forward"](x, prev_h, Wx, Wh, b)
     return np.zeros_like(prev_h), (x, prev_h, Wx, Wh, np.zeros_like(prev_h))
 '''
+# A fresh interpreter started by student code: no audit hook holds it, only the sandbox. It
+# imports the reference, opens its file and walks sys.path for rnn_layers.py; as a sanity
+# check of the hunt itself it also imports numpy and must find numpy's folder in the walk.
+FRESH_PYTHON_HUNT = r'''
+import json, os, sys
+found, sanity = {}, {}
+try:
+    import numpy
+    sanity["python"] = True
+    import reference.rnn_layers as solution
+    found["import"] = open(solution.__file__).read()
+except ImportError as exc:
+    found["import failed"] = repr(exc)
+try:
+    found["open"] = open(sys.argv[1]).read()
+except OSError as exc:
+    found["open failed"] = repr(exc)
+for top in filter(None, sys.path):
+    for folder, _, files in os.walk(top):
+        sanity["walk"] = sanity.get("walk") or (os.path.basename(folder) == "numpy" and "__init__.py" in files)
+        if "rnn_layers.py" in files:
+            found[os.path.join(folder, "rnn_layers.py")] = open(os.path.join(folder, "rnn_layers.py")).read()
+print(json.dumps({"found": found, "sanity": sanity}))
+'''
+PROGRAMS_HUNT = '''
+def rnn_step_forward(x, prev_h, Wx, Wh, b):
+    import json, subprocess, sys
+    hunt = rnn_step_forward.__dict__.setdefault("hunt", [])
+    if not hunt:  # once per kernel: the notebook's own checks call it too
+        cat = subprocess.run(["cat", "@REFERENCE_FILE@"], capture_output=True, text=True)
+        own = subprocess.run(["cat", "RNN_Captioning.ipynb"], capture_output=True, text=True)
+        fresh = subprocess.run([sys.executable, "-c", @PROGRAM@, "@REFERENCE_FILE@"], capture_output=True, text=True)
+        report = json.loads(fresh.stdout)
+
+        def body(text):  # what a cheat wants: the code after rnn_step_forward's docstring
+            start = text.find("def rnn_step_forward")
+            return text[start:].split('"""', 2)[-1][:300] if start >= 0 else text[:200]
+        sanity = "hunt sanity: cat %s, python %s, walk %s" % (
+            "cells" in own.stdout, report["sanity"].get("python", False), report["sanity"].get("walk", False))
+        texts = [cat.stdout, cat.stderr, *report["found"].values()]
+        hunt.append("\\n".join([sanity] + [body(text) for text in texts if text]))
+    raise RuntimeError(hunt[0])  # the message lands in results.json and the report
+'''.replace("@PROGRAM@", repr(FRESH_PYTHON_HUNT))
+PROGRAMS_HUNT_SANITY = "hunt sanity: cat True, python True, walk True"
 REFUSED_IN_A_LOOP = '''
 for attempt in range(300):  # each refusal is reported to the grader; none of them may block the kernel
     try:
@@ -498,8 +568,19 @@ CASES = [
          bug="rnn_step_forward_no_bias", extra_cells=_end("json.dumps", DUMPS_DROPPING_RESULTS), may_fail=ALL_ITEMS),
     Case("serialiser_returns_garbage", "json.dumps returns text that is not JSON",
          bug="temporal_softmax_loss_over_NT", extra_cells=_end("json.dumps", DUMPS_GARBAGE), may_fail=ALL_ITEMS),
+    Case("serialiser_mistypes_fields", "json.dumps keeps the probe's reply valid JSON but mistypes its fields",
+         bug="word_embedding_backward_assign", extra_cells=_end("json.dumps", DUMPS_MISTYPED), may_fail=ALL_ITEMS),
+    Case("serialiser_nests_deeply", "json.dumps answers the probe with JSON nested 100,000 deep",
+         bug="temporal_affine_forward_time_major", extra_cells=_end("json.dumps", DUMPS_DEEP), may_fail=ALL_ITEMS),
+    Case("messages_garbled_in_graded_function", "CaptioningRNN.sample replaces the packer of the kernel's"
+         " messages: the grader cannot read its reply", replace={"CaptioningRNN.sample": GARBLING_SAMPLE},
+         fails=frozenset({"CaptioningRNN.sample"}), status={"CaptioningRNN.sample": "error"},
+         message={"CaptioningRNN.sample": "cannot read"}),
     Case("base64_zeros", "base64.b64encode replaced: every array crosses as zeros",
          bug="sample_start_every_step", extra_cells=_end("base64", B64_ZEROS), may_fail=ALL_ITEMS),
+    Case("source_deeper_than_the_parser", "a cell nested 10,000 deep: the grader parses it for Python 2,"
+         " the course rules and the flags", extra_cells=_end("deep", DEEP_SOURCE), cell=frozenset({"error"}),
+         timeouts={"cell": 30}),
     # the reference
     Case("reference_from_import_in_graded_function", "from reference.rnn_layers import ... inside rnn_step_forward",
          replace={"rnn_step_forward": FROM_IMPORT_REFERENCE}, fails=frozenset({"rnn_step_forward"}),
@@ -517,6 +598,11 @@ CASES = [
     Case("reference_file_via_subprocess", "rnn_step_forward cats reference/rnn_layers.py and execs it",
          replace={"rnn_step_forward": EXEC_REFERENCE_VIA_SUBPROCESS}, fails=frozenset({"rnn_step_forward"}),
          isolation=BOTH),
+    Case("reference_via_programs", "rnn_step_forward cats the reference's file and starts a fresh python that"
+         " imports it, opens it and walks sys.path for it; raises whatever it found",
+         replace={"rnn_step_forward": PROGRAMS_HUNT}, fails=frozenset({"rnn_step_forward"}),
+         status={"rnn_step_forward": "error"}, message={"rnn_step_forward": PROGRAMS_HUNT_SANITY},
+         timeouts={"cell": 60, "probe": 60}, isolation=BUBBLEWRAP, expect="no_reference_source"),
     Case("refused_attempts_in_a_loop", "a cell tries 300 times to open the reference, catching each refusal",
          extra_cells=_end("refused", REFUSED_IN_A_LOOP), cell=frozenset({"ok"}), max_restarts=0),
     Case("grader_file_read", "word_embedding_forward opens grader/calibration.json (then computes correctly)",

@@ -1,11 +1,14 @@
-"""The kernel runs with a clean environment and a private HOME, and leaves no process behind."""
+"""The kernel runs with a clean environment and a private HOME, leaves no process behind, and
+a kernel whose messages cannot be read is restarted."""
+import asyncio
 import json
 import time
 from pathlib import Path
 
 import pytest
+from jupyter_core.utils import ensure_event_loop
 
-from grader.grade.execute import KernelSession
+from grader.grade.execute import UNREADABLE_ENAME, KernelSession
 
 pytestmark = pytest.mark.slow  # every test starts a kernel
 
@@ -39,3 +42,16 @@ def _cmdline(proc):
         return (proc / "cmdline").read_bytes()
     except OSError:
         return b""
+
+
+def test_a_cell_that_garbles_the_kernels_messages_costs_a_restart_and_leaves_nothing_pending(tmp_path):
+    work = tmp_path / "submission"
+    work.mkdir()
+    with KernelSession(work) as session:
+        session.run("x = 42", timeout=30)
+        garbled = session.run("get_ipython().kernel.session.pack = lambda message: b'all checks passed'", timeout=30)
+        pending = asyncio.all_tasks(ensure_event_loop())  # nbclient's loop
+        after = session.run("print(x)", timeout=30)
+    assert (garbled.status, garbled.ename, session.restarts) == ("dead", UNREADABLE_ENAME, 1), garbled.evalue
+    assert not pending, "left running, these fail later and asyncio logs them whenever they are freed"
+    assert after.outputs[0]["text"] == "42\n"

@@ -3,11 +3,13 @@ must cost only its own items, leave no process behind, change no file outside th
 folder and leak none of the TA's secrets.
 
 Every graded case runs under the machine's default isolation (bubblewrap where it works);
-the cases marked for it run again under the rlimits fallback. Settings are
+the cases marked for it run again under the rlimits fallback, and those that need bubblewrap
+run only there (skipped, with bwrap's reason, where it cannot work). Settings are
 tests/hostile.toml's (short timeouts, no overfitting item), written to a TOML per test.
 """
 from __future__ import annotations
 
+import html
 import json
 import os
 import secrets
@@ -284,7 +286,8 @@ def _expected_level(isolation):
     return DEFAULT_LEVEL if isolation == "default" else isolation
 
 
-def check_network(arena, results, level, tagged):
+def check_network(arena, results, level, path):
+    tagged = _tagged_cells(path)
     reached = arena.network_reached()
     arena.request.node.user_properties.append(("network_reached", reached))
     cell = next(c for c in results["execution"]["cells"] if c["index"] == tagged[-1])
@@ -292,12 +295,38 @@ def check_network(arena, results, level, tagged):
         assert not reached and cell["status"] == "error", (reached, cell["ename"], cell["evalue"])
 
 
-def check_output_capped(arena, results, level, tagged):
+def check_output_capped(arena, results, level, path):
     output = item(results, "CaptioningRNN.sample")["output"]
     assert "z" * 1000 in output and len(output) <= 5000
 
 
-EXTRA_CHECKS = {"network": check_network, "output_capped": check_output_capped}
+def _strings(value):
+    """Every string inside a results dict."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def check_no_reference_source(arena, results, level, path):
+    """No line of reference/rnn_layers.py that the submission does not hold itself reached
+    results.json or the report."""
+    submitted = {line.strip() for cell in nbformat.read(str(path), as_version=4).cells
+                 for line in cell.source.splitlines()}
+    source = (REFERENCE_DIR / "rnn_layers.py").read_text()
+    secret = {line.strip() for line in source.splitlines() if len(line.strip()) >= 20} - submitted
+    assert len(secret) > 10, "too few lines of the reference to look for: %s" % secret
+    texts = {"results.json": "\n".join(_strings(results)), "report.html": html.unescape(render_html(results))}
+    leaked = {name: sorted(line for line in secret if line in text) for name, text in texts.items()}
+    assert not any(leaked.values()), "the reference's source reached the student: %s" % leaked
+
+
+EXTRA_CHECKS = {"network": check_network, "output_capped": check_output_capped,
+                "no_reference_source": check_no_reference_source}
 
 
 # ------------------------------------------------------------------------ input files
@@ -383,6 +412,8 @@ PARAMS = [pytest.param(case, isolation, id="%s-%s" % (case.name, isolation))
 @pytest.mark.slow
 @pytest.mark.parametrize("case, isolation", PARAMS)
 def test_hostile_notebook(arena, case, isolation):
+    if isolation == "bubblewrap" and not bubblewrap_status()[0]:
+        pytest.skip("bubblewrap cannot work on this machine: %s" % bubblewrap_status()[1])
     replace, cells = case.sources(arena.fill)
     path = build(arena.tmp, replace=replace, extra_cells=cells)
     results, _ = arena.grade(path, arena.settings(isolation, case.timeouts), in_child=case.subprocess,
@@ -413,4 +444,4 @@ def test_hostile_notebook(arena, case, isolation):
         "%d kernel restarts; cells: %s" % (restarts, [(c["index"], c["status"]) for c in results["execution"]["cells"]
                                                      if c["status"] != "ok"])
     if case.expect:
-        EXTRA_CHECKS[case.expect](arena, results, level, tagged)
+        EXTRA_CHECKS[case.expect](arena, results, level, path)

@@ -1,5 +1,13 @@
 """The sandbox: levels, limits, the output cap, the process watchdog, the audit channel,
-and what the kernel may hold of the reference."""
+what the kernel may hold of the reference, and which interpreter runs it."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +18,9 @@ from grader.grade.execute import KernelSession, marked_processes
 from grader.sandbox.guard import kernel_guard
 from grader.sandbox.integrity import touched
 from grader.assignments.items import BY_NAME, REGISTRY
+from grader.grade.pipeline import grade
 from grader.grade.probe import kernel_reference
+from e2e import build, failing
 
 BWRAP = sandbox.bubblewrap_status()[0]
 LEVELS = ["rlimits"] + (["bubblewrap"] if BWRAP else [])
@@ -100,6 +110,21 @@ def test_closing_the_audit_channel_is_reported(tmp_path):
     assert [a["event"] for a in session.access] == ["channel"]
 
 
+def test_student_code_writing_on_the_audit_channel_is_tampering(tmp_path):
+    forged = b'{"event": 1, "target": [], "frames": 2}\n' + b"[" * 5000 + b"\n" + b'["not", "a", "report"]\n'
+    with _session(tmp_path, "rlimits") as session:
+        session.run(kernel_guard(session.work_root), timeout=30)
+        session.phase = "cell 6"
+        wrote = session.run("import os\nfor fd in range(3, 256):\n    try:\n"
+                            "        if os.path.stat.S_ISFIFO(os.fstat(fd).st_mode):\n            os.write(fd, %r)\n"
+                            "    except OSError:\n        continue" % forged, timeout=30)
+    assert wrote.status == "ok"
+    assert [(a["event"], a["phase"]) for a in session.access] == [("channel", "cell 6")]
+    assert "did not write" in session.access[0]["target"]
+    assert touched(session.access[0], [i for i in REGISTRY if i.kind != "manual"], {}, {}) == set(
+        i.name for i in REGISTRY if i.kind in ("layer", "model_loss", "sample"))
+
+
 def test_an_attempt_touches_the_probed_item_the_functions_on_its_stack_or_its_cell():
     items = [i for i in REGISTRY if i.kind != "manual"]
     probe = {"event": "import", "phase": "rnn_forward", "frames": []}
@@ -124,3 +149,41 @@ def test_kernel_holds_only_the_reference_functions_a_request_needs():
     assert "def affine_forward" in kernel_reference([])["rnn_layers"]  # given to students anyway
     assert "def rnn_forward" not in kernel_reference([])["rnn_layers"]
     assert BY_NAME["rnn_backward"].backward == "rnn_backward"
+
+
+FAKE_PYTHON = "#!/bin/sh\necho wrong python\nexit 1\n"
+WHERE_AM_I = """
+def word_embedding_forward(x, W):
+    import json, sys
+    print("kernel python:", json.dumps([sys.executable, sys.prefix]))
+    return W[x], (x, W)
+"""
+
+
+@pytest.fixture
+def fake_pythons(monkeypatch):
+    """``python`` and ``python3`` that fail, first on the grader's PATH, in a folder outside /tmp
+    and HOME so that the sandbox's PATH finds them too."""
+    folder = Path(tempfile.mkdtemp(prefix="fake-python-", dir="/var/tmp"))
+    for name in ("python", "python3"):
+        (folder / name).write_text(FAKE_PYTHON)
+        (folder / name).chmod(0o755)
+    monkeypatch.setenv("PATH", "%s:%s" % (folder, os.environ["PATH"]))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.parametrize("level", ["bubblewrap", "rlimits"])
+def test_kernel_runs_on_the_graders_interpreter_whatever_python_comes_first_on_path(tmp_path, fake_pythons, level):
+    if level == "bubblewrap" and not BWRAP:
+        pytest.skip("bubblewrap cannot work on this machine: %s" % sandbox.bubblewrap_status()[1])
+    assert subprocess.run(["python3", "-c", "pass"], capture_output=True, text=True).stdout == "wrong python\n"
+    toml = tmp_path / "settings.toml"
+    toml.write_text('extends = "rnn"\n[timeouts]\ncell = 20\nprobe = 10\n[items.overfit_small_data]\nenabled = false\n'
+                    '[sandbox]\nisolation = "%s"\n' % level)
+    results = grade(build(tmp_path, replace={"word_embedding_forward": WHERE_AM_I}), load(str(toml)), seed=3)
+    assert results["execution"]["sandbox"]["level"] == level
+    assert failing(results) == set(), [(i["name"], i["message"][:200]) for i in results["items"] if i["message"]]
+    output = next(i["output"] for i in results["items"] if i["name"] == "word_embedding_forward")
+    executable, prefix = json.loads(output.split("kernel python:", 1)[1].splitlines()[0])
+    assert os.path.realpath(executable) == os.path.realpath(sys.executable) and prefix == sys.prefix

@@ -1,5 +1,8 @@
 """Small pure parts: settings from TOML, the check ladder, neutralised lines, manual answers,
-the first problem of an item."""
+the first problem of an item, parsing student source."""
+import ast
+import gc
+
 import nbformat
 import numpy as np
 import pytest
@@ -12,6 +15,7 @@ from grader.errors import UsageError
 from grader.grade.sanitize import neutralise_source
 from grader.results.report import first_problem
 from grader.results.score import manual_answers
+from grader.sandbox import untrusted
 
 
 def test_toml_overrides_points_thresholds_timeouts_and_items(course_toml):
@@ -156,3 +160,34 @@ def test_first_problem_is_shortened_to_the_limit():
     assert len(text) == 220 and text.endswith("x...")
     assert first_problem(bare_item("timeout", "y" * 30), limit=20) == "y" * 17 + "..."
     assert first_problem(bare_item("timeout", "z" * 20), limit=20) == "z" * 20
+
+
+class _ParsesWhenFreed:
+    """Freed only by the garbage collector (a cycle), and parses then: as asyncio does when it
+    logs the lost exception of a task it frees (the traceback module parses for its carets)."""
+
+    def __init__(self):
+        self.cycle = self
+
+    def __del__(self):
+        ast.parse("f(x)[0] + g(y)")
+
+
+def test_parsing_survives_finalizers_that_parse():
+    source = "\n".join("a%d = [b + c * d for b in range(3) if f(b)]" % i for i in range(300))
+    threshold = gc.get_threshold()
+    gc.set_threshold(50)  # CPython 3.11 then raises "AST constructor recursion depth mismatch" most times
+    try:
+        for _ in range(30):
+            garbage = [_ParsesWhenFreed() for _ in range(20)]
+            del garbage
+            assert len(untrusted.parse(source).body) == 300
+    finally:
+        gc.set_threshold(*threshold)
+        gc.collect()
+
+
+@pytest.mark.parametrize("source", ["x = " + "-" * 10000 + "1", "y = 1" + " + 1" * 10000, "z = a" + ".b" * 10000,
+                                    "x = 1\0", "def f(:"], ids=["unary", "sum", "attributes", "null", "syntax"])
+def test_student_source_the_parser_cannot_read_is_none_not_an_exception(source):
+    assert untrusted.parse_untrusted(source) is None and not untrusted.compiles(source)

@@ -7,6 +7,7 @@ probe stage can call the student's functions in it.
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import json
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from jupyter_core.utils import ensure_event_loop
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
@@ -31,11 +33,15 @@ from ..sandbox.isolation import Sandbox
 from ..sandbox.kernel import SandboxedKernelManager
 
 TIMEOUT_ENAME = "CellTimeoutError"
+UNREADABLE_ENAME = "UnreadableMessage"
+UNREADABLE = ("the kernel sent a message the grader cannot read (%s: %s): did this code replace json or the"
+              " kernel's messaging? The kernel was restarted")
 # One BLAS thread per kernel: small matrices gain nothing from threads, and pools
 # fighting over 2 cores made training 20x slower when measured here.
 SINGLE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                  "MPLBACKEND": "Agg"}
 PING_TIMEOUT = 10
+CHANNEL_BYTES = 2**20  # read from the audit channel at a time: the hook writes at most 200 short reports
 
 
 # Variables a kernel may see: none of the TA's tokens, credentials or paths reach it.
@@ -254,6 +260,8 @@ class KernelSession:
         self.client.timeout = timeout
         self._reply = {}
         start = time.monotonic()
+        loop = ensure_event_loop()  # nbclient's, for this thread
+        pending = asyncio.all_tasks(loop)
         try:
             self.client.execute_cell(cell, 0, store_history=False)
         except DeadKernelError:
@@ -262,6 +270,10 @@ class KernelSession:
                                seconds=time.monotonic() - start)
         except CellTimeoutError as exc:  # only raised for iopub stalls
             return CellOutcome(index, "timeout", TIMEOUT_ENAME, str(exc), seconds=time.monotonic() - start)
+        except Exception as exc:  # reading the kernel's messages failed: student code garbled them
+            _end_tasks(loop, asyncio.all_tasks(loop) - pending)
+            return CellOutcome(index, "dead", UNREADABLE_ENAME, UNREADABLE % (type(exc).__name__, str(exc)[:200]),
+                               seconds=time.monotonic() - start)
         outcome = _outcome(index, cell, self._reply, time.monotonic() - start)
         self._read_channel(alive=outcome.status in ("ok", "error"))
         if record and outcome.status in ("ok", "error"):
@@ -272,24 +284,51 @@ class KernelSession:
         """Collect the audit hook's reports. The channel closing under a live kernel means
         student code closed or replaced the grader's descriptor: that is reported too."""
         data = b""
-        while True:
+        while len(data) < CHANNEL_BYTES:
             try:
                 chunk = os.read(self._channel, 65536)
             except BlockingIOError:
                 break
             if not chunk:
-                if alive and not any(e.get("event") == "channel" for e in self.access):
-                    self.access.append({"event": "channel", "target": "the grader's audit channel was closed",
-                                        "frames": [], "phase": self.phase})
+                if alive:
+                    self._tampered("the grader's audit channel was closed")
                 break
             data += chunk
         for line in data.decode(errors="replace").splitlines():
             try:
-                event = json.loads(line)
-            except ValueError:
+                event = _report(json.loads(line))
+            except ValueError:  # a report cut short when the pipe was full
                 continue
-            if isinstance(event, dict) and len(self.access) < 100:
+            except (TypeError, KeyError, RecursionError):  # the hook never writes these: student code did
+                self._tampered("the grader's audit channel carried a report the hook did not write")
+                continue
+            if len(self.access) < 100:
                 self.access.append(dict(event, phase=self.phase))
+
+    def _tampered(self, what):
+        """Record (once) that student code closed, replaced or wrote on the audit channel."""
+        if not any(e["event"] == "channel" for e in self.access):
+            self.access.append({"event": "channel", "target": what, "frames": [], "phase": self.phase})
+
+
+def _report(event):
+    """An audit report as the hook writes it: {"event", "target", "frames": [[file, function]]}.
+    TypeError or KeyError for anything else."""
+    frames = event["frames"]
+    if not (isinstance(event["event"], str) and isinstance(event["target"], str) and isinstance(frames, list)
+            and all(isinstance(f, list) and len(f) == 2 and all(isinstance(s, str) for s in f) for f in frames)):
+        raise TypeError("not an audit report")
+    return {"event": event["event"], "target": event["target"], "frames": frames}
+
+
+def _end_tasks(loop, tasks):
+    """Cancel the tasks a failed cell left on the loop (nbclient's kernel-alive poll) and let
+    them end now. Left pending, the poll fails later against a closed client, and asyncio
+    logs that failure whenever the garbage collector frees it."""
+    if tasks:
+        for task in tasks:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
 
 
 def _outcome(index, cell, reply, seconds) -> CellOutcome:
@@ -300,8 +339,10 @@ def _outcome(index, cell, reply, seconds) -> CellOutcome:
     if reply.get("status") != "error" and not errors:
         return CellOutcome(index, "ok", seconds=seconds, outputs=cell.outputs)
     err = errors[-1] if errors else reply
-    return CellOutcome(index, "error", err.get("ename", ""), str(err.get("evalue", "")),
-                       _strip_ansi("\n".join(err.get("traceback", []))), seconds, cell.outputs)
+    trace = err.get("traceback", [])
+    trace = "\n".join(map(str, trace)) if isinstance(trace, list) else str(trace)  # student code can send any JSON
+    return CellOutcome(index, "error", str(err.get("ename", "")), str(err.get("evalue", "")), _strip_ansi(trace),
+                       seconds, cell.outputs)
 
 
 def _strip_ansi(text):

@@ -39,7 +39,7 @@ def submission_id(path: Path) -> str:
 def _check_notebook(path: Path):
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise UsageError("%s is not a notebook: invalid JSON (%s)" % (path, exc)) from None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise UsageError("%s is not a Jupyter notebook: no list of cells" % path)

@@ -30,5 +30,5 @@ def supply_given(backend, workdir: Path):
             break
         name = failing[0].split(".", 1)[1]
         shutil.copyfile(given_package() / ("%s.py" % name), package / ("%s.py" % name))
-        supplied["cs231n/%s.py" % name] = problems[failing[0]]
+        supplied["cs231n/%s.py" % name] = str(problems[failing[0]])  # student modules ran: any JSON may come back
     return supplied

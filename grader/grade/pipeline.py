@@ -305,9 +305,10 @@ def _found(backend, items):
     found = backend.request("resolve", 30, names=sorted(set(names.values()))).values.get("found", {})
     result = {}
     for item, fn in names.items():
-        info = found.get(fn) or {}
-        module = info.get("module")
-        where = None if not info else ("notebook" if module in (None, "__main__") else
+        info = found.get(fn)
+        info = info if isinstance(info, dict) else {}  # student code may have garbled the reply
+        module, source = info.get("module"), info.get("source")
+        where = None if not info else ("notebook" if not isinstance(module, str) or module == "__main__" else
                                        module.replace(".", "/") + ".py")
-        result[item] = (where, info.get("source"))
+        result[item] = (where, source if isinstance(source, str) else None)
     return result

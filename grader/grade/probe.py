@@ -20,12 +20,15 @@ import numpy as np
 
 from ..errors import DamagedReply, ProbeUnavailable
 from ..resources import reference_source
+from ..sandbox.untrusted import parse
 from . import kernel_probe
+from .execute import UNREADABLE_ENAME
 from .kernel_probe import MIME, PLAIN_KEYS, decode, encode
 
 REFERENCE_MODULES = ("rnn_layers", "optim", "coco_utils", "captioning_solver")
 GIVEN_FUNCTIONS = ("affine_forward", "affine_backward", "sigmoid")  # students receive these
 PROBE_NAME = "_cs231n_grader_probe"
+# What each of a reply's plain fields must be; anything else is a damaged reply.
 
 
 @functools.lru_cache(maxsize=None)
@@ -48,7 +51,7 @@ def kernel_reference(needed):
 @functools.lru_cache(maxsize=128)
 def _kernel_reference(needed):
     sources = reference_sources()
-    tree = ast.parse(sources["rnn_layers"])
+    tree = parse(sources["rnn_layers"])
     functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
     keep, todo = set(GIVEN_FUNCTIONS), [n for n in needed if n in functions]
     while todo:
@@ -250,6 +253,8 @@ class KernelBackend:
         nonce = secrets.token_hex(8)
         text = json.dumps(encode(dict(fields, op=op, nonce=nonce, reference=kernel_reference(_needed(fields)))))
         outcome = self.session.run("%s.run(%r)" % (PROBE_NAME, text), timeout=timeout, record=False)
+        if outcome.status == "dead" and outcome.ename == UNREADABLE_ENAME:  # the notebook garbled the messages
+            return ProbeReply(ReplyKind.ERROR, raised=Raised("probe", outcome.ename, outcome.evalue, ""))
         if outcome.status == "dead":
             return ProbeReply(ReplyKind.DEAD)
         if outcome.status == "timeout":

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from ..sandbox.untrusted import compiles
+
 PY2_ONLY = re.compile(r"\bxrange\s*\(|\.iter(items|keys|values)\s*\(|\bbasestring\b|\braw_input\s*\(|"
                       r"\bunicode\s*\(|\bcPickle\b|\bexcept\s+\w+\s*,\s*\w+\s*:")
 MAGIC = re.compile(r"^(\s*)([%!].*)$")
@@ -19,14 +21,6 @@ PLACEHOLDER = "pass  # __grader_magic_%d__"
 def _tool():
     from fissix.refactor import RefactoringTool, get_fixers_from_package
     return RefactoringTool(get_fixers_from_package("fissix.fixes"))
-
-
-def _compiles(source):
-    try:
-        compile(source, "<check>", "exec")
-        return True
-    except (SyntaxError, ValueError):
-        return False
 
 
 def _without_magics(source):
@@ -44,7 +38,7 @@ def _without_magics(source):
 def needs_conversion(source):
     """True for Python 2 code: it does not compile as Python 3, or uses Python-2-only names."""
     plain, _ = _without_magics(source)
-    return not _compiles(plain) or bool(PY2_ONLY.search(plain))
+    return not compiles(plain) or bool(PY2_ONLY.search(plain))
 
 
 def convert(source):
@@ -53,7 +47,7 @@ def convert(source):
     plain, saved = _without_magics(source)
     try:
         new = str(_tool().refactor_string(plain + "\n", "<submission>"))[:-1]
-    except (ParseError, SyntaxError, IndentationError):
+    except (ParseError, SyntaxError, RecursionError, MemoryError):  # fissix's parser recurses in Python
         return None
     for index, magic in enumerate(saved):
         new = new.replace(PLACEHOLDER % index, magic)

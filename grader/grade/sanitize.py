@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..sandbox.untrusted import parse_untrusted
+
 CELL_MAGICS = ("%%bash", "%%shell", "%%script", "%%sh", "%%writefile", "%%html", "%%javascript")
 
 
@@ -70,9 +72,8 @@ def guard_imports(source):
 
     from IPython.core.inputtransformer2 import TransformerManager
     python = TransformerManager().transform_cell(source)
-    try:
-        tree = ast.parse(python)
-    except SyntaxError:
+    tree = parse_untrusted(python)
+    if tree is None:
         return None
     lines = python.split("\n")
     imports = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom)) and n.lineno == n.end_lineno

@@ -14,7 +14,7 @@ The grader's probe never needs either package: it sends its code as source text.
 """
 import os
 
-from .isolation import GRADER_DIRS, private_paths, python_paths
+from .isolation import grader_dirs, private_paths, python_paths
 
 PROTECTED_PACKAGES = ("reference", "grader")
 CHANNEL_VARIABLE = "CS231N_GRADER_CHANNEL"
@@ -93,7 +93,7 @@ def kernel_guard(work_root, hidden=(), programs=False):
     """The hook's source for a kernel whose work folder is ``work_root``; ``programs``:
     may student code start other programs (yes inside bubblewrap's namespaces)."""
     work_root = os.path.realpath(str(work_root))
-    grader = [str(d) for d in GRADER_DIRS]
+    grader = [str(d) for d in grader_dirs()]
     refused = private_paths(hidden)
     allowed = python_paths() + [work_root]
     writable = [work_root, "/dev"]

@@ -13,6 +13,8 @@ from __future__ import annotations
 import ast
 import re
 
+from .untrusted import parse_untrusted
+
 CELL_PHASE = re.compile(r"^cell (\d+)$")
 
 
@@ -30,9 +32,8 @@ def primary_items(items):
 def _defined_in(source):
     """Top-level functions (defined, imported or assigned, also inside if/try/with/for
     blocks), and methods as 'Class.method', that a cell defines."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = parse_untrusted(source)
+    if tree is None:
         return set()
     names, todo = set(), list(tree.body)
     while todo:

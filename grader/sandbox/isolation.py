@@ -33,8 +33,19 @@ from pathlib import Path
 from ..resources import package_dirs, source_checkout
 
 LEVELS = ("bubblewrap", "rlimits")
-PACKAGES = package_dirs()  # grader, reference, student_template: wherever they are installed
-GRADER_DIRS = tuple(PACKAGES.values())
+PACKAGES = package_dirs()  # grader, reference, student_template: the copy that grades
+
+# Run by the grader's interpreter as the kernel runs it (no PYTHONPATH, no user site, not in
+# the grader's working folder): every folder it could import the grader's packages from.
+FIND_COPIES = r"""
+import importlib.util, os, sys
+del sys.path[0]  # the working folder
+for name in sys.argv[1:]:
+    spec = importlib.util.find_spec(name)
+    found = list(spec.submodule_search_locations or []) if spec else []
+    found += [os.path.join(entry, name) for entry in sys.path]
+    print("\n".join(os.path.realpath(path) for path in found if os.path.isdir(path)))
+"""
 
 
 @dataclass(frozen=True)
@@ -70,21 +81,32 @@ def python_paths():
     return sorted(os.path.realpath(p) for p in paths if p and os.path.exists(p))
 
 
-def checkout():
-    """The grader's source tree on this machine (with the solution in it), if any, as a str."""
-    folder = source_checkout()
-    return str(folder) if folder else None
+@functools.lru_cache(maxsize=None)
+def grader_dirs():
+    """The grader's package folders: the copy that grades, and every other copy the kernel's
+    interpreter would import instead (an editable install of another checkout, an older
+    install in site-packages)."""
+    run = subprocess.run([sys.executable, "-s", "-c", FIND_COPIES, *PACKAGES], capture_output=True, text=True,
+                         timeout=60, check=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+    return tuple(dict.fromkeys([*PACKAGES.values(), *(Path(line) for line in run.stdout.splitlines() if line)]))
+
+
+def checkouts():
+    """The source trees those copies lie in (tests, docs, the .git history), and the one
+    ``pip install .`` was run in (pip's direct_url.json), which holds the solution too."""
+    roots = dict.fromkeys([*(d.parent for d in grader_dirs()), *filter(None, [source_checkout()])])
+    return [str(root) for root in roots
+            if (root / "pyproject.toml").is_file() and all((root / name).is_dir() for name in PACKAGES)]
 
 
 def private_paths(hidden=()):
     """What student code must not see: temporary folders (other submissions' work copies),
-    the TA's HOME, the grader's packages (and their checkout, if it is one), and ``hidden``.
+    the TA's HOME, the grader's packages (and their checkouts), and ``hidden``.
     The Python installation is shown again where it lies inside one of them; the grader's
     packages are hidden once more on top of it (they may live in its site-packages)."""
     paths = {"/tmp", os.path.realpath(tempfile.gettempdir()), os.path.realpath(str(Path.home())),
-             *(str(d) for d in GRADER_DIRS), *(os.path.realpath(str(p)) for p in hidden)}
-    if checkout():  # a venv inside it (.venv) is shown again with the Python installation
-        paths.add(checkout())
+             *(str(d) for d in grader_dirs()), *(os.path.realpath(str(p)) for p in hidden)}
+    paths.update(checkouts())  # a venv inside one (.venv) is shown again with the Python installation
     paths.discard("/")
     return sorted(paths, key=len)
 
@@ -163,7 +185,7 @@ def bwrap_options(hidden, work_root, workdir):
         if any(_inside(path, h) for h in private) and not any(_inside(path, s) for s in shown):
             shown.append(path)
             options += ["--ro-bind", path, path]
-    options += _hide(str(d) for d in GRADER_DIRS if any(_inside(str(d), s) for s in shown))
+    options += _hide(str(d) for d in grader_dirs() if any(_inside(str(d), s) for s in shown))
     options += ["--bind", work_root, work_root, "--chdir", workdir]
     return options
 
@@ -248,9 +270,9 @@ except OSError:
 
 
 def grader_sources():
-    """A few files that student code must never read: the solution, the grader's checks."""
-    files = [PACKAGES["reference"] / "rnn_layers.py", PACKAGES["grader"] / "check" / "judge.py"]
-    return files + ([Path(checkout()) / "pyproject.toml"] if checkout() else [])
+    """A few files that student code must never read: the solution and the grader, in every copy."""
+    files = [d / ("rnn_layers.py" if d.name == "reference" else "__init__.py") for d in grader_dirs()]
+    return files + [Path(root) / "pyproject.toml" for root in checkouts()]
 
 
 def self_test(box):

@@ -1,8 +1,9 @@
 """What the rules share: a notebook's code cells, parsing a cell, and the wording of places."""
 from __future__ import annotations
 
-import ast
 import re
+
+from ..untrusted import parse_untrusted
 
 MAGIC = re.compile(r"^(\s*)[%!]")
 
@@ -15,10 +16,7 @@ def code_cells(nb):
 def parse(source):
     """The ast of a cell with IPython magic and shell lines made ``pass``; None if it is not Python 3."""
     lines = [MAGIC.sub(r"\1pass  # ", line) if MAGIC.match(line) else line for line in source.splitlines()]
-    try:
-        return ast.parse("\n".join(lines))
-    except (SyntaxError, ValueError, RecursionError):
-        return None
+    return parse_untrusted("\n".join(lines))
 
 
 def cell_label(nb, index):
