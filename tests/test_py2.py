@@ -39,9 +39,8 @@ def test_code_that_is_neither_python_2_nor_3_is_not_converted(source):
     assert convert(source) is None
 
 
-@pytest.mark.xfail(strict=True, reason="py2.PY2_ONLY also matches comments and strings: Python 3 code that "
-                                       "names xrange( or cPickle is reported as Python 2 left unconverted")
-@pytest.mark.parametrize("source", ["# in Python 2 this was xrange(n)\nx = 1", "from six.moves import cPickle"])
+@pytest.mark.parametrize("source", ["# in Python 2 this was xrange(n)\nx = 1", "from six.moves import cPickle",
+                                    "print('use raw_input( in Python 2')", "def unicode(s):\n    return str(s)\nunicode(3)"])
 def test_python3_code_that_only_mentions_python2_names_needs_no_conversion(source):
     assert not needs_conversion(source)
 

@@ -37,7 +37,7 @@ def encode(value):
         if arr.size > MAX_ELEMENTS:
             return {"__type__": "ndarray of shape %s (too large to compare)" % (arr.shape,)}
         return {"__nd__": base64.b64encode(arr.tobytes()).decode("ascii"),
-                "dtype": arr.dtype.str, "shape": list(arr.shape)}
+                "dtype": arr.dtype.str, "shape": list(value.shape)}  # ascontiguousarray makes 0-d 1-d
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, (int, np.integer)):

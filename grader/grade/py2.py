@@ -6,13 +6,14 @@ shell lines are set aside during the conversion and put back after.
 """
 from __future__ import annotations
 
+import ast
 import re
 from functools import lru_cache
 
-from ..sandbox.untrusted import compiles
+from ..sandbox.untrusted import compiles, parse_untrusted
 
-PY2_ONLY = re.compile(r"\bxrange\s*\(|\.iter(items|keys|values)\s*\(|\bbasestring\b|\braw_input\s*\(|"
-                      r"\bunicode\s*\(|\bcPickle\b|\bexcept\s+\w+\s*,\s*\w+\s*:")
+PY2_NAMES = {"xrange", "basestring", "raw_input", "unicode", "cPickle"}  # builtins and modules Python 3 lost
+PY2_METHODS = {"iteritems", "iterkeys", "itervalues"}
 MAGIC = re.compile(r"^(\s*)([%!].*)$")
 PLACEHOLDER = "pass  # __grader_magic_%d__"
 
@@ -36,9 +37,18 @@ def _without_magics(source):
 
 
 def needs_conversion(source):
-    """True for Python 2 code: it does not compile as Python 3, or uses Python-2-only names."""
+    """True for Python 2 code: it does not parse as Python 3, or its code (not its comments
+    or strings) uses names Python 3 lost that it does not define itself."""
     plain, _ = _without_magics(source)
-    return not compiles(plain) or bool(PY2_ONLY.search(plain))
+    tree = parse_untrusted(plain)
+    if tree is None or not compiles(plain):
+        return True
+    bound = {alias.asname or alias.name.split(".")[0] for node in ast.walk(tree)
+             if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+    bound.update(node.name for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.ClassDef)))
+    bound.update(node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store))
+    return any((isinstance(node, ast.Name) and node.id in PY2_NAMES - bound)
+               or (isinstance(node, ast.Attribute) and node.attr in PY2_METHODS) for node in ast.walk(tree))
 
 
 def convert(source):
