@@ -9,6 +9,7 @@ batch: a class of 100 small submissions (tests/classes.py, tests/batch.toml) gra
 with --jobs 1, --jobs 2 and then rerun from the cache, in one run, against grading
 20 of them one `grade` command at a time.
 """
+import json
 import os
 import platform
 import resource
@@ -127,8 +128,10 @@ def batch(size=100, sample=20):
             subprocess.run([sys.executable, "-m", "grader", str(path), "--assignment", toml, "--seed", "3",
                             "--out", str(Path(tmp) / "singles-out")], check=True, capture_output=True)
         one_at_a_time = (time.monotonic() - start) / sample
-    print("machine: %s, %d cores, Python %s; %d submissions" % (platform.machine(), os.cpu_count(),
-                                                              platform.python_version(), size))
+        levels = {json.loads(path.read_text())["execution"]["sandbox"]["level"]
+                  for path in (Path(tmp) / "two").glob("*/results.json")}
+    print("machine: %s, %d cores, Python %s; %d submissions; isolation %s" % (
+        platform.machine(), os.cpu_count(), platform.python_version(), size, ", ".join(sorted(levels))))
     for label, seconds in times.items():
         print("%-28s %7.1f s   %.2f s per submission, CPU %.2f s per submission (%.2f cores busy)" % (
             label, seconds, seconds / size, cpu[label] / size, cpu[label] / seconds))
