@@ -1,22 +1,28 @@
 """Build submissions from student_template/: blank, solved with the reference, or with
-chosen functions swapped for other code (a bug, a cheat). Used by tests, demo, benchmark.
+chosen functions swapped for other code (a bug, a cheat); run them. Used by tests, demo,
+benchmark.
 
 Filling is structural: the template is parsed with ast and the lines of the named def
 (a top-level function, or a method inside its class) are replaced by the new source,
-re-indented to the def's column. Nothing matches on TODO text.
+re-indented to the def's column. Only fill='todo' reads the TODO markers, to find the
+lines inside the def that a student writes.
 """
 from __future__ import annotations
 
 import ast
 import inspect
+import os
+import re
 import shutil
 import sys
 import textwrap
+import time
 import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import nbformat
+from nbclient import NotebookClient
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE_DIR = REPO / 'student_template'
@@ -34,6 +40,34 @@ GRADED = LAYER_ITEMS + MODEL_ITEMS
 # TODOs of the template that the `rnn` assignment does not grade (CS231n's LSTM stubs).
 LSTM_TODOS = ('lstm_step_forward', 'lstm_step_backward', 'lstm_forward', 'lstm_backward')
 TODO_NAMES = GRADED + LSTM_TODOS
+# The cs7353 course's own self-contained notebook (seed 002): the layers and CaptioningRNN.loss.
+CS7353_TEMPLATE = TEMPLATE_DIR / 'cs7353' / 'CS7353_RNN_Captioning.ipynb'
+CS7353_GRADED = LAYER_ITEMS + ('CaptioningRNN.loss',)
+
+# The reference's CaptioningRNN.loss (cell_type 'rnn') with its affine layer written out, for
+# templates that define no affine_forward (cs7353); test_cs7353 proves it gives the same values.
+STANDALONE_LOSS = '''\
+def loss(self, features, captions):
+    """The reference's loss, the affine layer written out."""
+    captions_in = captions[:, :-1]
+    captions_out = captions[:, 1:]
+    mask = captions_out != self._null
+
+    p = self.params
+    h0 = features.reshape(features.shape[0], -1).dot(p['W_proj']) + p['b_proj']
+    x, cache_embed = word_embedding_forward(captions_in, p['W_embed'])
+    h, cache_rnn = rnn_forward(x, h0, p['Wx'], p['Wh'], p['b'])
+    scores, cache_vocab = temporal_affine_forward(h, p['W_vocab'], p['b_vocab'])
+    loss, dscores = temporal_softmax_loss(scores, captions_out, mask)
+
+    grads = {}
+    dh, grads['W_vocab'], grads['b_vocab'] = temporal_affine_backward(dscores, cache_vocab)
+    dx, dh0, grads['Wx'], grads['Wh'], grads['b'] = rnn_backward(dh, cache_rnn)
+    grads['W_embed'] = word_embedding_backward(dx, cache_embed)
+    grads['W_proj'] = features.reshape(features.shape[0], -1).T.dot(dh0)
+    grads['b_proj'] = dh0.sum(axis=0)
+    return loss, grads
+'''
 
 _DEF_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -57,49 +91,57 @@ def reference_sources(names: Iterable[str] = GRADED) -> dict[str, str]:
 
 
 def build_submission(form: str, dest, solutions=None, replace: Mapping[str, str] | None = None,
-                     extra_cells=None, fill='def') -> Path:
+                     extra_cells=None, fill='def', template=None) -> Path:
     """
     Write a submission made from the template of `form` into the folder dest.
 
     - form: 'notebook' (returns dest/RNN_Captioning.ipynb) or 'module' (copies the
       notebook and cs231n/ into dest, returns dest)
-    - solutions: None for the blank template; 'reference' to fill every TODO with the
-      reference's code; or a mapping {name: source}
+    - solutions: None for the blank template; 'reference' to fill every TODO the template
+      has with the reference's code (a template without affine_forward gets
+      STANDALONE_LOSS); or a mapping {name: source}
     - replace: {name: source} applied after solutions, e.g. a buggy function; a name is
       a top-level function ('rnn_forward') or a method ('CaptioningRNN.loss')
     - extra_cells: [(position, source)], code cells inserted in order, after the
       replacements. position: an index into the cell list (list.insert), 'start',
       'end', 'after:NAME' or 'before:NAME' (the cell defining NAME at top level)
     - fill: 'def' replaces each whole def; 'todo' writes only the new def's body (without
-      its docstring) between the def's START and END OF YOUR CODE markers, as a student
-      who follows the rules does
+      its docstring) inside the def's TODO region (START..END OF YOUR CODE markers, or a
+      `# TODO` banner..END OF YOUR CODE banner), as a student who follows the rules does
+    - template: another template notebook (e.g. CS7353_TEMPLATE) instead of the form's
+      RNN_Captioning.ipynb; the notebook written keeps its file name
     """
     if form not in FORMS:
         raise ValueError('form must be one of %s, not %r' % (FORMS, form))
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    if solutions is None:
-        sources = {}
-    elif solutions == 'reference':
-        sources = reference_sources(TODO_NAMES)
-    elif isinstance(solutions, Mapping):
-        sources = dict(solutions)
-    else:
-        raise ValueError("solutions must be None, 'reference' or a mapping, not %r" % (solutions,))
-    sources.update(replace or {})
-
-    template = TEMPLATE_DIR / form
-    nb = nbformat.read(template / NOTEBOOK_NAME, as_version=4)
-    nb_path = dest / NOTEBOOK_NAME
+    nb_template = Path(template) if template is not None else TEMPLATE_DIR / form / NOTEBOOK_NAME
+    nb = nbformat.read(nb_template, as_version=4)
+    nb_path = dest / nb_template.name
     containers = {}  # .py file path or code-cell index -> text; each edited from one parse
     if form == 'module':
-        shutil.copytree(template, dest, dirs_exist_ok=True,
+        shutil.copytree(nb_template.parent, dest, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns('__pycache__', '*.pyc', '.ipynb_checkpoints'))
         containers = {p: p.read_text() for p in sorted((dest / 'cs231n').rglob('*.py'))}
     code_cells = [c for c in nb.cells if c.cell_type == 'code']
     for i, cell in enumerate(code_cells):
         containers[i] = cell.source
     trees = {key: _parse(text) for key, text in containers.items()}
+
+    def defined(name):
+        return any(_find_def(tree, name) is not None for tree in trees.values())
+
+    if solutions is None:
+        sources = {}
+    elif solutions == 'reference':
+        sources = reference_sources([name for name in TODO_NAMES if defined(name)])
+        if 'CaptioningRNN.loss' in sources and not defined('affine_forward'):
+            sources['CaptioningRNN.loss'] = STANDALONE_LOSS
+    elif isinstance(solutions, Mapping):
+        sources = dict(solutions)
+    else:
+        raise ValueError("solutions must be None, 'reference' or a mapping, not %r" % (solutions,))
+    sources.update(replace or {})
     edits: dict[object, list] = {}
     for name, source in sources.items():
         hits = [(key, _find_def(tree, name)) for key, tree in trees.items()
@@ -135,6 +177,21 @@ def place_small_coco(folder, seed: int = 0) -> Path:
     if folder.suffix == '.ipynb':
         folder = folder.parent
     return Path(write_small_coco(str(folder / DATA_DIR), seed=seed))
+
+
+def execute_notebook(path, timeout=120):
+    """Run a notebook in its folder, errors allowed; return (notebook, seconds).
+
+    One BLAS thread per kernel: on a busy machine OpenBLAS threads make the overfit
+    cell several times slower."""
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS='1', OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
+    client = NotebookClient(nb, timeout=timeout, kernel_name='python3', allow_errors=True,
+                            resources={'metadata': {'path': str(path.parent)}})
+    start = time.monotonic()
+    client.execute(env=env)
+    return nb, time.monotonic() - start
 
 
 def zip_submission(folder, zip_path, root: str | None = None, include_data: bool = True) -> Path:
@@ -191,14 +248,21 @@ def _span(node) -> tuple[int, int]:
 
 
 def _todo_region(text: str, node, name: str):
-    """((first, last), indent) of the lines strictly between a def's START and END OF YOUR
-    CODE markers."""
+    """((first, last), indent) of the lines a student writes in a def: strictly between its
+    START and END OF YOUR CODE markers or, in a template without START markers (seed 002),
+    between the closing ruler of its `# TODO` banner and the banner of END OF YOUR CODE."""
     lines = text.splitlines()
     first, last = _span(node)
-    start = [i for i in range(first, last + 1) if 'START OF YOUR CODE' in lines[i - 1]]
-    end = [i for i in range(first, last + 1) if 'END OF YOUR CODE' in lines[i - 1] and '*****' in lines[i - 1]]
+    span = range(first, last + 1)
+    start = [i for i in span if 'START OF YOUR CODE' in lines[i - 1]]
+    end = [i for i in span if 'END OF YOUR CODE' in lines[i - 1] and '*****' in lines[i - 1]]
+    if not start:  # banner style
+        todo = [i for i in span if re.match(r'\s*#\s*TODO\b', lines[i - 1])]
+        rulers = [i for i in span if re.fullmatch(r'\s*#{10,}\s*', lines[i - 1])]
+        end = [i - 1 for i in span if 'END OF YOUR CODE' in lines[i - 1] and i - 1 in rulers]
+        start = [i for i in rulers if i > todo[0]][:1] if len(todo) == 1 else []
     if len(start) != 1 or len(end) != 1:
-        raise KeyError('%r has no single START/END OF YOUR CODE region in the template' % name)
+        raise KeyError('%r has no single TODO region (START/END OF YOUR CODE or banner) in the template' % name)
     marker = lines[start[0] - 1]
     return (start[0] + 1, end[0] - 1), len(marker) - len(marker.lstrip())
 

@@ -5,18 +5,15 @@ Also the builder (notebooks.py) and the bug catalog (bugs.py) the other tests re
 import ast
 import importlib
 import importlib.util
-import os
 import re
 import sys
 import textwrap
-import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
 import nbformat
 import numpy as np
 import pytest
-from nbclient import NotebookClient
 
 import bugs
 import notebooks
@@ -277,20 +274,6 @@ def test_given_code_behaves_like_the_reference(source, tmp_path):
 
 # ----------------------------------------------------------------- executed notebooks
 
-def execute_notebook(path, timeout=120):
-    """Run a notebook in its folder, errors allowed; return (notebook, seconds).
-
-    One BLAS thread per kernel: on a busy machine OpenBLAS threads make the overfit
-    cell several times slower."""
-    nb = nbformat.read(path, as_version=4)
-    env = dict(os.environ, OPENBLAS_NUM_THREADS='1', OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
-    client = NotebookClient(nb, timeout=timeout, kernel_name='python3', allow_errors=True,
-                            resources={'metadata': {'path': str(path.parent)}})
-    start = time.monotonic()
-    client.execute(env=env)
-    return nb, time.monotonic() - start
-
-
 @pytest.fixture(scope='module')
 def executed(tmp_path_factory):
     """Blank and reference-solved notebooks of both forms, run side by side with the data."""
@@ -303,7 +286,7 @@ def executed(tmp_path_factory):
             notebooks.place_small_coco(built)
             paths[key] = built if form == 'notebook' else built / NOTEBOOK_NAME
     with ThreadPoolExecutor(len(paths)) as pool:
-        results = dict(zip(paths, pool.map(execute_notebook, paths.values())))
+        results = dict(zip(paths, pool.map(notebooks.execute_notebook, paths.values())))
     for key, (_, seconds) in results.items():
         print('executed %s in %.1f s' % ('/'.join(key), seconds))
     return results
