@@ -11,116 +11,11 @@ from grader import assignments
 from grader.sandbox import policy
 from grader.errors import UsageError
 from grader.grade.execute import CellOutcome
-from notebooks import NOTEBOOK_NAME, REPO, TEMPLATE_DIR
+from notebooks import REPO
+from policy_cases import (GRADIENT_REPORT, cell_with, evaluate, fill, ran_solved, read_template, run, solved_module,
+                          solved_notebook, stream, template_files)
 
-MODULE_TEMPLATE = TEMPLATE_DIR / "module"
 ALL_WARN = {rule: "warn" for rule in policy.RULES}
-
-RNN_STEP_FORWARD = """\
-next_h = np.tanh(x.dot(Wx) + prev_h.dot(Wh) + b)
-cache = (x, prev_h, Wx, Wh, next_h)"""
-ANY_CODE = "result = None  # the student's work"
-GRADIENT_REPORT = """\
-dx error:  3.004984354606141e-10
-dprev_h error:  2.633205333189269e-10
-dWx error:  9.684083573724284e-10
-dWh error:  3.355162782632426e-10
-db error:  1.5956895526227225e-11
-"""
-
-
-# ---- building submissions ---------------------------------------------------------------
-
-def read_template(form="notebook"):
-    return nbformat.read(TEMPLATE_DIR / form / NOTEBOOK_NAME, as_version=4)
-
-
-def template_files():
-    return {p.relative_to(MODULE_TEMPLATE).as_posix(): p.read_text()
-            for p in sorted((MODULE_TEMPLATE / "cs231n").rglob("*.py"))}
-
-
-def fill(source, code=ANY_CODE, first=None):
-    """Source with code written inside each START..END region (first region: `first` if given)."""
-    lines, out, done = source.split("\n"), [], 0
-    for line in lines:
-        out.append(line)
-        if "START OF YOUR CODE" in line:
-            indent = line[:len(line) - len(line.lstrip())]
-            body = first if (first and done == 0) else code
-            out += [indent + part for part in body.split("\n")]
-            done += 1
-    return "\n".join(out)
-
-
-def cell_with(nb, text):
-    """Index of the code cell whose source contains text."""
-    hits = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and text in c.source]
-    assert len(hits) == 1, (text, hits)
-    return hits[0]
-
-
-def stream(text, name="stdout"):
-    return nbformat.v4.new_output("stream", name=name, text=text)
-
-
-def solved_notebook():
-    """The self-contained template as an honest student hands it in (code in the TODOs only,
-    a scratch cell added, stray blank lines and trailing spaces), not yet run."""
-    nb = read_template()
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "START OF YOUR CODE" in cell.source:
-            first = RNN_STEP_FORWARD if "def rnn_step_forward" in cell.source else None
-            cell.source = fill(cell.source, first=first)
-    check = nb.cells[cell_with(nb, "expected_next_h = ")]
-    check.source = check.source.replace("N, D, H = 3, 10, 4", "N, D, H = 3, 10, 4   \n\n# try it") + "\n\n"
-    scratch = nbformat.v4.new_code_cell("x_try = np.ones((2, 3))\nprint(rnn_step_forward(x_try, x_try[:, :2], "
-                                        "np.ones((3, 2)), np.ones((2, 2)), np.zeros(2))[0])")
-    nb.cells.insert(cell_with(nb, "expected_next_h = ") + 1, scratch)
-    nb.cells[0].source += "\n\nMy notes on the assignment."  # markdown: never checked
-    return nb
-
-
-def run(nb, saved=None, rerun=None):
-    """Give every non-empty code cell an execution count and outputs, as a run in Jupyter
-    would; return the CellOutcomes of re-executing it. saved: {index: text printed};
-    rerun: {index: CellOutcome} for cells that behave differently when re-run."""
-    saved, rerun, outcomes = saved or {}, rerun or {}, []
-    count = 0
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code" or not cell.source.strip():
-            continue
-        count += 1
-        cell.execution_count = count
-        text = saved.get(index, "ok\n" if "print(" in cell.source else "")
-        cell.outputs = [stream(text)] if text else []
-        outcomes.append(rerun.get(index, CellOutcome(index, "ok", outputs=copy.deepcopy(cell.outputs))))
-    return outcomes
-
-
-def ran_solved():
-    nb = solved_notebook()
-    outcomes = run(nb, saved={cell_with(nb, "rnn_step_backward(dnext_h, cache)\n"): GRADIENT_REPORT})
-    return nb, outcomes
-
-
-def evaluate(submitted, outcomes=(), template=None, rules=None, **kwargs):
-    """{rule: entry} for the chosen rules, all set to warn."""
-    actions = {rule: "warn" for rule in (rules or policy.RULES)}
-    entries = policy.evaluate(actions, submitted=submitted, template=template or read_template(),
-                              outcomes=list(outcomes), **kwargs)
-    return {e["rule"]: e for e in entries}
-
-
-def solved_module():
-    """The module form solved honestly: TODOs of rnn_layers.py and classifiers/rnn.py filled."""
-    files = template_files()
-    for path in ("cs231n/rnn_layers.py", "cs231n/classifiers/rnn.py"):
-        files[path] = fill(files[path])
-    nb = read_template("module")
-    outcomes = run(nb)
-    return nb, outcomes, files
-
 
 # ---- honest submissions pass every rule -------------------------------------------------
 
@@ -163,28 +58,47 @@ def test_extra_imports_in_a_todo_region_and_a_file_are_named_with_where():
 
 def test_dynamic_imports_count_and_the_assignment_own_package_does_not():
     nb, outcomes = ran_solved()
-    nb.cells.append(nbformat.v4.new_code_cell(
+    cell = cell_with(nb, "def rnn_forward(")
+    nb.cells[cell].source = fill(nb.cells[cell].source, (
         "import importlib\nfrom cs231n.layers import affine_forward\nfrom .helpers import f\n"
         "sk = __import__('sklearn')\nkeras = importlib.import_module('tensorflow.keras')\n"
         "from __future__ import annotations\nimport numpy as np, json"))
     entry = evaluate(nb, outcomes, rules=["no-extra-imports"])["no-extra-imports"]
-    extra = len(nb.cells) - 1
     assert entry["message"] == ("Imports that the template does not have: importlib (cell {0}); sklearn (cell {0}); "
-                                "tensorflow (cell {0}).".format(extra))
+                                "tensorflow (cell {0}).".format(cell))
 
 
 def test_cells_that_do_not_parse_fall_back_to_lines():
     nb, outcomes = ran_solved()
-    nb.cells += [nbformat.v4.new_code_cell(source) for source in (
-        "%matplotlib inline\n!pip install seaborn\nimport seaborn as sns\n%time x = 1",  # magics: parsed
-        'import cPickle\nprint "loaded"; import Queue',  # Python 2: by lines
-        "def broken(:\n    from pandas import DataFrame",  # not Python at all
-        "for i in range(2):\n    %time import numpy\n",
-    )]
+    snippets = {"def rnn_step_backward(": "%matplotlib inline\n!pip install seaborn\nimport seaborn as sns\n%time x = 1",
+                "def rnn_forward(": 'import cPickle\nprint "loaded"; import Queue',  # Python 2: by lines
+                "def rnn_backward(": "def broken(:\n    from pandas import DataFrame",  # not Python at all
+                "def word_embedding_forward(": "for i in range(2):\n    %time import numpy\n"}
+    where = {}
+    for text, snippet in snippets.items():
+        where[text] = cell_with(nb, text)
+        nb.cells[where[text]].source = fill(nb.cells[where[text]].source, snippet)
     entry = evaluate(nb, outcomes, rules=["no-extra-imports"])["no-extra-imports"]
-    n = len(nb.cells)
     assert entry["message"] == ("Imports that the template does not have: Queue (cell {1}); cPickle (cell {1}); "
-                                "pandas (cell {2}); seaborn (cell {0}).".format(n - 4, n - 3, n - 2))
+                                "pandas (cell {2}); seaborn (cell {0})."
+                                .format(*[where[t] for t in list(snippets)[:3]]))
+
+
+def test_only_imports_in_or_used_by_student_code_count():
+    """A scratch cell's import counts once a TODO region uses what it binds; imports in the
+    setup cell and in given files (not graded) never count."""
+    nb, outcomes = ran_solved()
+    setup = cell_with(nb, "def rel_error(")
+    nb.cells[setup].source = "import matplotlib.pyplot as plt\nimport torch\n" + nb.cells[setup].source
+    nb.cells.append(nbformat.v4.new_code_cell("from scipy.special import expit as sigmoid_fn\nimport pandas as pd\n"
+                                              "import sklearn"))
+    cell = cell_with(nb, "def rnn_step_backward(")
+    nb.cells[cell].source = fill(nb.cells[cell].source, "dx = sigmoid_fn(dnext_h)  # not pd, not sklearn")
+    files = template_files()
+    files["cs231n/classifiers/squeezenet.py"] = "import tensorflow as tf\n"
+    files["cs231n/layers.py"] = "import Cython\n" + files["cs231n/layers.py"]
+    entry = evaluate(nb, outcomes, rules=["no-extra-imports"], files=files)["no-extra-imports"]
+    assert entry["message"] == "Imports that the template does not have: scipy (cell %d)." % (len(nb.cells) - 1)
 
 
 # ---- edits-only-in-todo -----------------------------------------------------------------

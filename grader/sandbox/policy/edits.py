@@ -1,4 +1,5 @@
-"""Rule edits-only-in-todo: code outside the TODO regions is the template's, in cells and files."""
+"""Rule edits-only-in-todo: outside the TODO regions, the cells that hold graded code, the
+check cells and the graded files are the template's."""
 from __future__ import annotations
 
 import ast
@@ -7,21 +8,22 @@ import re
 
 from .common import cell_label, cells, code_cells, listing, parse, quote, sentence
 
-START = re.compile(r"^\s*#.*\bSTART (OF )?(YOUR )?CODE\b")
-END = re.compile(r"^\s*#.*\bEND (OF )?(YOUR )?CODE\b")
-TODO = re.compile(r"^\s*#.*\bTODO\b")
-RULER = re.compile(r"^\s*#{3,}\s*$")
 DEF_LINE = re.compile(r"^(?:async\s+)?(?:def|class)\s+(\w+)")
 ASSIGN_LINE = re.compile(r"^(\w+)\s*(?::[^=]*)?=(?!=)")
+# Lines any year's starter code or a plot may add or drop: Python 2 compatibility imports
+# and plotting. They change no graded value and are left out of the comparison.
+NEUTRAL = re.compile(r"^\s*(?:(?:from|import)\s+(?:__future__|builtins|future|past|matplotlib|seaborn)\b"
+                     r"|standard_library\.install_aliases\(\)|%matplotlib\b"
+                     r"|(?:\w+\s*,\s*)*\w+\s*=\s*(?:plt|pyplot|pylab|sns)\.|(?:plt|pyplot|pylab|sns)\.)")
 
 
-def check(submitted, template, files, template_files):
-    """(message, details): changed and removed template cells, added cells redefining given
-    code, and changed files."""
+def check(submitted, template, files, template_files, scope):
+    """(message, details): changed and removed template cells that hold graded code or checks,
+    added cells redefining given code, and changed graded files."""
     t_cells, s_cells = code_cells(template), code_cells(submitted)
-    mode = _mode([s for _, s in t_cells] + list(template_files.values()))
-    t_norm = [_normalise(source, mode) for _, source in t_cells]
-    s_norm = [_normalise(source, mode) for _, source in s_cells]
+    t_norm = [_normalise(source, scope) for _, source in t_cells]
+    s_norm = [_normalise(source, scope) for _, source in s_cells]
+    judged = {k for k, (_, source) in enumerate(t_cells) if scope.holds_graded_code(source) or scope.is_check(source)}
     # Cells whose code is all comments or blank take part in nothing.
     t_keep = [k for k, n in enumerate(t_norm) if n[0]]
     s_keep = [k for k, n in enumerate(s_norm) if n[0]]
@@ -37,6 +39,8 @@ def check(submitted, template, files, template_files):
         removed += [(t_keep[i], s_keep[j1 - 1] if j1 else None) for i in range(i1, i2)
                     if i - i1 not in {a for a, _ in pairs}]
         added += [s_keep[j] for j in range(j1, j2) if j - j1 not in {b for _, b in pairs}]
+    changed = [(t, s) for t, s in changed if t in judged]
+    removed = [(t, before) for t, before in removed if t in judged]
     details, changed_cells = [], []
     for t, s in sorted(changed, key=lambda pair: pair[1]):
         cell = s_cells[s][0]
@@ -48,7 +52,7 @@ def check(submitted, template, files, template_files):
         first = t_norm[t][0][0][1].strip()
         where = "after cell %d" % s_cells[before][0] if before is not None else "at the start"
         details.append("template cell starting %s was removed (%s)" % (quote(first), where))
-    given = _given_names(template, template_files, mode)
+    given = _given_names(template, template_files, scope)
     redefined = []
     for s in added:
         cell, source = s_cells[s]
@@ -58,9 +62,9 @@ def check(submitted, template, files, template_files):
             details.append("%s, a new cell, redefines %s, given by the template"
                            % (cell_label(submitted, cell), ", ".join(names)))
     changed_files = []
-    for path in sorted(set(files) & set(template_files)):
-        t_lines, _ = _normalise(template_files[path], mode)
-        s_lines, _ = _normalise(files[path], mode)
+    for path in [p for p in scope.graded_files if p in files and p in template_files]:
+        t_lines, _ = _normalise(template_files[path], scope)
+        s_lines, _ = _normalise(files[path], scope)
         if [line for _, line in t_lines] != [line for _, line in s_lines]:
             changed_files.append(path)
             details.append("%s, %s" % (path, _first_difference(t_lines, s_lines)))
@@ -75,46 +79,14 @@ def check(submitted, template, files, template_files):
     return (sentence("; ".join(parts)) if parts else ""), details
 
 
-def _mode(texts):
-    """The template's TODO style: 'start' (START/END OF YOUR CODE marker lines) if it has any
-    START marker, else 'banner' (a # TODO banner, then code up to END OF YOUR CODE)."""
-    return "start" if any(START.match(line) for text in texts for line in text.splitlines()) else "banner"
-
-
-def _regions(lines, mode):
-    """[(first, last)] 0-based inclusive line ranges a student may edit. A region whose end
-    marker is missing (another START comes first, or none follows) is not a region."""
-    opener = START if mode == "start" else TODO
-    regions, i = [], 0
-    while i < len(lines):
-        if not opener.match(lines[i]):
-            i += 1
-            continue
-        first = i + 1
-        if mode == "banner":  # the region starts after the banner's closing ##### line
-            while first < len(lines) and lines[first].lstrip().startswith("#") and not END.match(lines[first]):
-                first += 1
-                if RULER.match(lines[first - 1]):
-                    break
-        end = next((k for k in range(first, len(lines))
-                    if END.match(lines[k]) or (mode == "start" and START.match(lines[k]))), None)
-        if end is None:
-            break
-        if END.match(lines[end]):
-            regions.append((first, end - 1))
-            end += 1
-        i = end
-    return regions
-
-
-def _normalise(text, mode):
-    """([(line number, code line)], regions found): TODO regions, blank and comment-only lines
-    dropped, trailing whitespace removed."""
+def _normalise(text, scope):
+    """([(line number, code line)], regions found): TODO regions, blank, comment-only and
+    neutral lines dropped, trailing whitespace removed."""
     lines = text.splitlines()
-    regions = _regions(lines, mode)
+    regions = scope.regions(lines)
     inside = {k for first, last in regions for k in range(first, last + 1)}
-    kept = [(k + 1, line.rstrip()) for k, line in enumerate(lines)
-            if k not in inside and line.strip() and not line.lstrip().startswith("#")]
+    kept = [(k + 1, line.rstrip()) for k, line in enumerate(lines) if k not in inside and line.strip()
+            and not line.lstrip().startswith("#") and not NEUTRAL.match(line)]
     return kept, len(regions)
 
 
@@ -162,11 +134,11 @@ def _first_difference(t_lines, s_lines):
     return "line %d: %s was added" % (line, quote(s_lines[j1][1]))
 
 
-def _given_names(template, template_files, mode):
+def _given_names(template, template_files, scope):
     """Functions and classes the template defines at top level with no TODO region inside: given code."""
     names = set()
     for source in [s for _, s in code_cells(template)] + list(template_files.values()):
-        regions = _regions(source.splitlines(), mode)
+        regions = scope.regions(source.splitlines())
         for name, kind, first, last in _top_level_defs(source):
             has_todo = any(first <= a + 1 <= last for a, _ in regions)
             if kind == "def" and not has_todo:

@@ -1,25 +1,27 @@
 """Rules on saved outputs: outputs-kept (the notebook was run before hand-in) and
-recorded-outputs-match (re-running it does not contradict what it saved)."""
+recorded-outputs-match (re-running it does not contradict what it saved). Differences the
+grading machine causes (see machine) and cells the grader neutralised never count."""
 from __future__ import annotations
 
 import math
 import re
 
 from .common import cell_label, cells, code_cells, number, quote, sentence, shorten
+from .machine import data_cells, failed_by_machine
 
 # An error report: "dx error:  3.0e-10", "W_embed relative error: 2.3e-09", "difference: 2e-12".
 REPORT = re.compile(r"(?i)^(?P<label>.*?(?:error|difference).*?)[\s:=]*"
                     r"(?P<value>[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?|nan|inf)\b")
 PASS_BELOW, FAIL_ABOVE = 1e-5, 1e-3
-# Errors of the grading machine, not of the student's code: not counted against saved outputs.
-ENVIRONMENT_ERRORS = ("ImportError", "ModuleNotFoundError", "FileNotFoundError")
 
 
-def kept(submitted, outcomes):
-    """(message, details): code cells never run, and cells that print but saved no output."""
+def kept(submitted, outcomes, neutralised=()):
+    """(message, details): code cells never run, and cells that print (re-run as handed in,
+    without failing) but saved no output."""
     never_run = [i for i, source in code_cells(submitted)
                  if source.strip() and submitted.cells[i].get("execution_count") is None]
-    printed = {o.index for o in outcomes if any(_is_result(out) for out in o.outputs)}
+    printed = {o.index for o in outcomes if o.status == "ok" and o.index not in neutralised
+               and any(_is_result(out) for out in o.outputs)}
     no_output = [i for i in sorted(printed) if 0 <= i < len(submitted.cells)
                  and not any(_is_result(out) for out in submitted.cells[i].get("outputs", []))]
     if not never_run and not no_output:
@@ -41,12 +43,13 @@ def _is_result(output):
     return kind in ("execute_result", "display_data") or (kind == "stream" and output.get("name") != "stderr")
 
 
-def match(submitted, outcomes):
+def match(submitted, outcomes, neutralised=()):
     """(message, details): cells whose saved output passed where the re-run fails, or whose
-    reported errors changed verdict."""
+    reported errors changed verdict (values of cells that read the data set are not compared)."""
     details, changed = [], []
+    from_data = data_cells(submitted)
     for outcome in outcomes:
-        if not 0 <= outcome.index < len(submitted.cells):
+        if not 0 <= outcome.index < len(submitted.cells) or outcome.index in neutralised:
             continue
         cell = submitted.cells[outcome.index]
         saved = cell.get("outputs", []) if cell.get("cell_type") == "code" else []
@@ -55,12 +58,11 @@ def match(submitted, outcomes):
         label = cell_label(submitted, outcome.index)
         found = []
         saved_error = any(o.get("output_type") == "error" for o in saved)
-        if (not saved_error and outcome.status in ("error", "timeout", "dead")
-                and outcome.ename not in ENVIRONMENT_ERRORS):
+        if not saved_error and outcome.status in ("error", "timeout", "dead") and not failed_by_machine(outcome):
             what = "%s: %s" % (outcome.ename, outcome.evalue) if outcome.ename else outcome.status
             found.append("%s: the saved output shows no error, but re-run it fails (%s)"
                          % (label, shorten(what)))
-        new = _error_reports(outcome.outputs)
+        new = _error_reports(outcome.outputs) if outcome.index not in from_data else {}
         for key, old_value in _error_reports(saved).items():
             if key in new and _verdicts_differ(old_value, new[key]):
                 found.append("%s: %s was %s in the saved output, %s when re-run"
