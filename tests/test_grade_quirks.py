@@ -181,3 +181,33 @@ def test_indentation_error_in_rnn_py_costs_only_the_model_items(tmp_path):
     assert failing(results) == {"CaptioningRNN.loss", "CaptioningRNN.sample"}
     message = item(results, "CaptioningRNN.loss")["message"]
     assert "cs231n.classifiers.rnn did not import" in message and "IndentationError" in message
+
+
+@pytest.mark.slow
+def test_an_honest_2019_submission_breaks_no_course_rule(tmp_path):
+    """Run by its student (with the network and the full data: images and shapes saved), then
+    graded here: 2019's given files, plots and URL cells break none of the warned rules."""
+    import nbformat
+
+    import cs231n_2019
+    import notebooks
+    folder = notebooks.build_submission("module", tmp_path / "sub", solutions="reference", fill="todo")
+    package = {p.relative_to(folder).as_posix(): p.read_text() for p in (folder / "cs231n").rglob("*.py")}
+    for path, text in cs231n_2019.given_files(package).items():
+        (folder / path).write_text(text)
+    nb = nbformat.read(str(folder / notebooks.NOTEBOOK_NAME), as_version=4)
+    data, look, overfit, sample = cs231n_2019.notebook(nb)
+    nbformat.write(nb, str(folder / notebooks.NOTEBOOK_NAME))
+    notebooks.place_small_coco(folder)
+    ran, _ = notebooks.execute_notebook(folder / notebooks.NOTEBOOK_NAME)
+    assert [o.ename for i in (look, sample) for o in ran.cells[i].outputs if o.output_type == "error"] == [
+        "TypeError", "TypeError"], "no network here: image_from_url returns None"
+    for index in (look, sample):
+        ran.cells[index].outputs = [cs231n_2019.picture()]
+    ran.cells[data].outputs = [nbformat.v4.new_output("stream", name="stdout", text="train_captions (400135, 17)\n")]
+    nbformat.write(ran, str(folder / notebooks.NOTEBOOK_NAME))
+    results = grade_fast(folder)
+    assert failing(results) == set(), [(i["name"], i["message"][:200]) for i in results["items"]]
+    assert [(p["rule"], p["passed"]) for p in results["policy"]] == [
+        ("no-extra-imports", True), ("edits-only-in-todo", True), ("outputs-kept", True),
+        ("recorded-outputs-match", True), ("no-grader-access", True)], results["policy"]

@@ -6,6 +6,8 @@ import re
 from ..untrusted import parse_untrusted
 
 MAGIC = re.compile(r"^(\s*)[%!]")
+# Python 2/3 compatibility modules of the course's starter code over the years: no packages.
+COMPATIBILITY = ("__future__", "builtins", "future", "past", "six")
 
 
 def code_cells(nb):

@@ -6,14 +6,14 @@ import ast
 import difflib
 import re
 
-from .common import cell_label, cells, code_cells, listing, parse, quote, sentence
+from .common import COMPATIBILITY, cell_label, cells, code_cells, listing, parse, quote, sentence
 
 DEF_LINE = re.compile(r"^(?:async\s+)?(?:def|class)\s+(\w+)")
 ASSIGN_LINE = re.compile(r"^(\w+)\s*(?::[^=]*)?=(?!=)")
 # Lines any year's starter code or a plot may add or drop: Python 2 compatibility imports
 # and plotting. They change no graded value and are left out of the comparison.
-NEUTRAL = re.compile(r"^\s*(?:(?:from|import)\s+(?:__future__|builtins|future|past|matplotlib|seaborn)\b"
-                     r"|standard_library\.install_aliases\(\)|%matplotlib\b"
+NEUTRAL = re.compile(r"^\s*(?:(?:from|import)\s+(?:%s|matplotlib|seaborn)\b" % "|".join(COMPATIBILITY)
+                     + r"|standard_library\.install_aliases\(\)|%matplotlib\b"
                      r"|(?:\w+\s*,\s*)*\w+\s*=\s*(?:plt|pyplot|pylab|sns)\.|(?:plt|pyplot|pylab|sns)\.)")
 
 

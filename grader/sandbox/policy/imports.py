@@ -7,10 +7,10 @@ from __future__ import annotations
 import ast
 import re
 
-from .common import code_cells, parse
+from .common import COMPATIBILITY, code_cells, parse
 
-# Packages of the assignment itself, and compiler directives rather than packages.
-OWN_PACKAGES = frozenset({"cs231n", "__future__"})
+# Packages of the assignment itself, and compatibility modules rather than packages.
+OWN_PACKAGES = frozenset({"cs231n", *COMPATIBILITY})
 IMPORT_LINE = re.compile(r"^\s*import\s+(.+)")
 FROM_LINE = re.compile(r"^\s*from\s+([\w.]+)\s+import\s+(.+)")
 DYNAMIC = re.compile(r"(?:__import__|import_module)\(\s*[rRuU]?['\"]([\w.]+)['\"]")

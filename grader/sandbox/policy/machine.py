@@ -41,12 +41,29 @@ def data_cells(nb):
             continue
         for statement in tree.body:
             nodes = list(ast.walk(statement))
-            read = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
             loaders = {n.attr for n in nodes if isinstance(n, ast.Attribute)} & DATA_SOURCES  # coco_utils.load...
-            bound = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-            if loaders or read & (DATA_SOURCES | tainted):
+            bound = _names(nodes, ast.Store)
+            if loaders or _reads(nodes) & (DATA_SOURCES | tainted):
                 found.add(index)
                 tainted |= bound
             else:
                 tainted -= bound
     return found
+
+
+def _names(nodes, context):
+    return {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, context)}
+
+
+def _reads(nodes):
+    """Names a statement reads from before it: loop and comprehension targets and
+    parameters are its own."""
+    own = set()
+    for node in nodes:
+        if isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+            own |= _names(ast.walk(node.target), ast.Store)
+        elif isinstance(node, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef)):
+            arguments = node.args
+            own |= {a.arg for a in arguments.posonlyargs + arguments.args + arguments.kwonlyargs}
+            own |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a}
+    return _names(nodes, ast.Load) - own
