@@ -101,6 +101,17 @@ def test_only_imports_in_or_used_by_student_code_count():
     assert entry["message"] == "Imports that the template does not have: scipy (cell %d)." % (len(nb.cells) - 1)
 
 
+def test_graded_bodies_of_code_that_does_not_parse_are_found_by_indentation():
+    """A Python 2 cell: an import in the graded function's body (outside its TODO region)
+    counts; one in a helper of the student's own does not."""
+    nb, outcomes = ran_solved()
+    cell = cell_with(nb, "def rnn_forward(")
+    nb.cells[cell].source = fill(nb.cells[cell].source, 'print "forward"').replace(
+        "    return h, cache", "    import scipy\n    return h, cache") + "\n\ndef helper():\n    import pandas\n"
+    entry = evaluate(nb, outcomes, rules=["no-extra-imports"])["no-extra-imports"]
+    assert entry["message"] == "Imports that the template does not have: scipy (cell %d)." % cell
+
+
 # ---- edits-only-in-todo -----------------------------------------------------------------
 
 def test_an_edited_given_line_is_reported_with_the_line():

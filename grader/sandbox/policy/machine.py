@@ -13,7 +13,7 @@ NETWORK_ERRORS = ("URLError", "HTTPError", "ConnectionError", "ConnectionRefused
 ENVIRONMENT_ERRORS = ("ImportError", "ModuleNotFoundError", "FileNotFoundError") + NETWORK_ERRORS
 # What a failed download leaves in a cell's output or traceback, whatever caught it first
 # (CS231n's image_from_url prints "URL Error: ..." and returns None; plt.imshow(None) raises).
-NETWORK_TEXT = re.compile(r"(?i)\burlopen error|\bURL Error\b|\bURLError\b|\bgaierror\b|\bConnectionError\b"
+NETWORK_TEXT = re.compile(r"(?i)\burlopen error|\bURL Error\b|\bURLError\b|\bHTTP Error\b|\bgaierror\b|\bConnectionError\b"
                           r"|Temporary failure in name resolution|Name or service not known|nodename nor servname"
                           r"|Network is unreachable|No route to host|Could not read image from")
 DATA_SOURCES = frozenset({"load_coco_data", "sample_coco_minibatch"})
