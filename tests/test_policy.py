@@ -349,6 +349,17 @@ def test_actions_off_warn_zero_and_points():
         ("no-grader-access", False, "zero", 0.0)]
 
 
+def test_the_template_is_the_builtin_one_of_the_form_by_default():
+    nb, outcomes = ran_solved()
+    check = cell_with(nb, "expected_next_h = ")
+    nb.cells[check].source = nb.cells[check].source.replace("N, D, H = 3, 10, 4", "N, D, H = 3, 10, 5")
+    by_default = policy.evaluate(ALL_WARN, submitted=nb, outcomes=outcomes)
+    assert by_default == policy.evaluate(ALL_WARN, submitted=nb, outcomes=outcomes, template=read_template())
+    assert [e["rule"] for e in by_default if not e["passed"]] == ["edits-only-in-todo"]
+    module, outcomes, files = solved_module()
+    assert all(e["passed"] for e in policy.evaluate(ALL_WARN, submitted=module, outcomes=outcomes, files=files))
+
+
 def test_apply_warn_penalty_zero_and_floor():
     assert policy.apply(80.0, [rule("outputs-kept", "warn")]) == (80.0, 0.0)
     assert policy.apply(80.0, [rule("outputs-kept", "penalty", 5.0), rule("edits-only-in-todo", "penalty", 2.5),
