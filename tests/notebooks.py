@@ -43,6 +43,8 @@ TODO_NAMES = GRADED + LSTM_TODOS
 # The cs7353 course's own self-contained notebook (seed 002): the layers and CaptioningRNN.loss.
 CS7353_TEMPLATE = TEMPLATE_DIR / 'cs7353' / 'CS7353_RNN_Captioning.ipynb'
 CS7353_GRADED = LAYER_ITEMS + ('CaptioningRNN.loss',)
+# CS231n's PyTorch notebook (seed 000), a module form: build_submission('module', ..., template=...).
+PYTORCH_TEMPLATE = TEMPLATE_DIR / 'pytorch' / 'RNN_Captioning_pytorch.ipynb'
 
 # The reference's CaptioningRNN.loss (cell_type 'rnn') with its affine layer written out, for
 # templates that define no affine_forward (cs7353); test_cs7353 proves it gives the same values.
