@@ -172,5 +172,3 @@ BUGS = [
          'writes <START> into column 0, shifting the generated words right by one'),
      Effect('value')),
 ]
-
-BY_NAME = {bug.name: (bug, effect) for bug, effect in BUGS}

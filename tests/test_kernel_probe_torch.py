@@ -25,7 +25,7 @@ pytest.importorskip("torch")
 
 PROBE_TORCH = Path(kernel_probe.__file__).with_name("kernel_probe_torch.py")
 SOLVER = notebooks.TEMPLATE_DIR / "pytorch" / "cs231n" / "captioning_solver_pytorch.py"
-SEEDS = range(5)
+SEEDS = range(20)
 WORDS = {"<START>": 0, "<END>": 1, "a": 2, "<NULL>": 3, "cat": 4, "dog": 5, "on": 6, "mat": 7}
 PARAMS = ("W_embed", "W_proj", "b_proj", "Wx", "Wh", "b", "W_vocab", "b_vocab")
 LAYERS = pytorch_solution.LAYERS

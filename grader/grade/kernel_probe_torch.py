@@ -50,6 +50,7 @@ def _tensor(value):
 
 
 def _dtype_name(dtype):
+    """'float32' for torch.float32."""
     return str(dtype).replace("torch.", "")
 
 
@@ -77,7 +78,7 @@ def _outputs(result, what, count, dtype, scalar):
     if not isinstance(result, (tuple, list)) or len(result) != count:
         got = "%d values" % len(result) if isinstance(result, (tuple, list)) else "a %s" % type(result).__name__
         raise WrongResult("%s returned %s where %d tensors are due (no cache)" % (what, got, count))
-    return [_checked(value, "%s (output %d)" % (what, i), dtype, scalar) for i, value in enumerate(result)]
+    return [_checked(value, what, dtype, scalar) for value in result]
 
 
 def _grads(outputs, upstream, leaves):
@@ -94,6 +95,7 @@ def _grads(outputs, upstream, leaves):
 
 
 def _float_dtype(arrays):
+    """The torch dtype of the first float array: the one results must keep."""
     import torch
     kinds = [a.dtype for a in arrays if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
     return getattr(torch, kinds[0].name)
