@@ -188,6 +188,14 @@ def test_solved_layer_matches_the_reference_forward_and_analytic_backward(probe,
             assert not differs_from_reference(reply, forward, grads), (name, seed)
 
 
+def test_float32_inputs_give_float32_results_and_gradients(probe, solved):
+    fields, forward, grads = layer_cases("rnn_forward", 3)[1]
+    fields = dict(fields, args=[a.astype(np.float32) for a in fields["args"]])
+    reply = ask(probe, solved, "autograd_layer", **fields)
+    assert {a.dtype for a in reply["forward"] + reply["grads"]} == {np.dtype(np.float32)}
+    assert all(norm_error(g, w) < 1e-6 for g, w in zip(reply["forward"] + reply["grads"], forward + grads))
+
+
 @pytest.mark.parametrize("cell_type", ["rnn", "lstm"])
 def test_solved_model_loss_and_its_autograd_grads_match_the_reference(probe, solved, cell_type):
     for seed in SEEDS:
@@ -274,6 +282,15 @@ def test_a_forward_that_returns_no_tensor_is_an_error_that_says_so(probe, solved
     fields, _, _ = layer_cases("rnn_step_forward", 0)[0]
     error = ask(probe, namespace, "autograd_layer", **fields)["error"]
     assert (error["stage"], error["ename"]) == ("forward", "WrongResult") and words in error["evalue"]
+
+
+def test_a_float64_result_for_float32_inputs_is_an_error(probe, solved):
+    namespace = dict(solved)
+    exec("def temporal_affine_forward(x, w, b):\n    return x.double() @ w.double() + b.double()\n", namespace)
+    fields, _, _ = layer_cases("temporal_affine_forward", 0)[0]
+    fields = dict(fields, args=[a.astype(np.float32) for a in fields["args"]])
+    error = ask(probe, namespace, "autograd_layer", **fields)["error"]
+    assert "returned a float64 tensor: keep the inputs' dtype (float32)" in error["evalue"]
 
 
 def test_two_outputs_are_due_from_lstm_step_forward(probe, solved):
