@@ -1,9 +1,10 @@
 """Catalog of realistic wrong submissions of the PyTorch version: each must fail its item.
 
-Records are ``bugs.Bug``; ``replace`` goes over ``pytorch_solution.SOURCES`` in
-``notebooks.build_submission('module', dest, solutions=SOURCES, replace=bug.replace,
-**notebooks.PYTORCH)``. ``effect`` says what the bug does through the kernel probe's
-PyTorch operations (tests/test_kernel_probe_torch.py checks it on every seed it tries):
+``BUGS`` holds (``bugs.Bug``, ``Effect``) pairs. A bug's ``replace`` goes over
+``pytorch_solution.SOURCES`` in ``notebooks.build_submission('module', dest,
+solutions=SOURCES, replace=bug.replace, template=notebooks.PYTORCH_TEMPLATE)``; its effect
+says what it does through the kernel probe's PyTorch operations
+(tests/test_kernel_probe_torch.py checks it on every seed it tries):
 
 - ``error``: the call raises, at the stage and with the words ``raises`` gives;
 - ``unreached``: the forward is right but no gradient reaches the args ``unreached`` names;

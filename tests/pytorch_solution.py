@@ -1,9 +1,10 @@
 """A correct solution of the PyTorch template (``student_template/pytorch``), as sources.
 
 ``SOURCES`` maps each TODO of the template ('f' or 'CaptioningRNN.method') to a full
-def, written as a student would, for ``notebooks.build_submission(...,
-solutions=SOURCES, **notebooks.PYTORCH)``. ``load(folder)`` imports a built submission's
-``cs231n`` package in-process and returns the names its notebook would hold.
+def, written as a student would, for ``notebooks.build_submission('module', dest,
+solutions=SOURCES, template=notebooks.PYTORCH_TEMPLATE)``. ``load(folder)`` imports a
+built submission's ``cs231n`` package in-process and returns the names its notebook
+would hold.
 """
 from __future__ import annotations
 

@@ -67,7 +67,7 @@ def probe():
 @pytest.fixture(scope="module")
 def solved(tmp_path_factory):
     folder = notebooks.build_submission("module", tmp_path_factory.mktemp("solved"),
-                                        solutions=pytorch_solution.SOURCES, **notebooks.PYTORCH)
+                                        solutions=pytorch_solution.SOURCES, template=notebooks.PYTORCH_TEMPLATE)
     return pytorch_solution.load(folder)
 
 
@@ -325,7 +325,7 @@ def test_params_the_loss_rebinds_are_named_and_get_no_gradient(probe, solved):
 @pytest.mark.parametrize("bug, effect", BUGS, ids=[bug.name for bug, _ in BUGS])
 def test_bug_gives_an_error_or_other_values_on_every_seed(probe, tmp_path, bug, effect):
     folder = notebooks.build_submission("module", tmp_path, solutions=pytorch_solution.SOURCES,
-                                        replace=bug.replace, **notebooks.PYTORCH)
+                                        replace=bug.replace, template=notebooks.PYTORCH_TEMPLATE)
     namespace = pytorch_solution.load(folder)
     for seed in SEEDS:
         if bug.item in LAYERS:
@@ -356,7 +356,7 @@ def test_bug_gives_an_error_or_other_values_on_every_seed(probe, tmp_path, bug, 
 @pytest.mark.parametrize("bug, effect", BUGS, ids=[bug.name for bug, _ in BUGS])
 def test_bug_leaves_the_layers_that_do_not_call_it_right(probe, tmp_path, bug, effect):
     folder = notebooks.build_submission("module", tmp_path, solutions=pytorch_solution.SOURCES,
-                                        replace=bug.replace, **notebooks.PYTORCH)
+                                        replace=bug.replace, template=notebooks.PYTORCH_TEMPLATE)
     namespace = pytorch_solution.load(folder)
     for name in LAYERS:
         if bug.item in (name, CALLS.get(name)):

@@ -15,10 +15,11 @@ import notebooks
 import pytorch_solution
 from grader.grade.sanitize import neutralise
 from reference import captioning_rnn, coco_utils, rnn_layers
-from test_templates import _errors, _printed_values, _stream, execute_notebook
+from notebooks import execute_notebook
+from test_templates import _errors, _printed_values, _stream
 
-TEMPLATE = notebooks.TEMPLATE_DIR / notebooks.PYTORCH['template']
-NOTEBOOK = TEMPLATE / notebooks.PYTORCH['notebook']
+NOTEBOOK = notebooks.PYTORCH_TEMPLATE
+TEMPLATE = NOTEBOOK.parent
 GIVEN_AS_MODULE = ('coco_utils.py', 'gradient_check.py', '__init__.py', 'classifiers/__init__.py')
 PARAMS = ('W_embed', 'W_proj', 'b_proj', 'Wx', 'Wh', 'b', 'W_vocab', 'b_vocab')
 # What the solved notebook prints: cell signature -> {printed label: upper bound}.
@@ -99,7 +100,7 @@ def test_given_files_are_the_module_templates():
 def blank(tmp_path_factory):
     pytest.importorskip('torch')
     return pytorch_solution.load(notebooks.build_submission(
-        'module', tmp_path_factory.mktemp('blank'), **notebooks.PYTORCH))
+        'module', tmp_path_factory.mktemp('blank'), template=notebooks.PYTORCH_TEMPLATE))
 
 
 def test_blank_template_returns_the_starters_placeholders(blank):
@@ -140,7 +141,7 @@ def test_given_code_behaves_like_the_reference(blank):
 def test_given_solver_trains_with_adam_and_hands_the_params_back(tmp_path):
     import torch
     solved = pytorch_solution.load(notebooks.build_submission(
-        'module', tmp_path / 'solved', solutions=pytorch_solution.SOURCES, **notebooks.PYTORCH))
+        'module', tmp_path / 'solved', solutions=pytorch_solution.SOURCES, template=notebooks.PYTORCH_TEMPLATE))
     np.random.seed(0)
     data = coco_utils.load_coco_data(str(notebooks.place_small_coco(tmp_path / 'data')), max_train=20)
     model = solved['CaptioningRNN'](data['word_to_idx'], input_dim=512, wordvec_dim=8, hidden_dim=16)
@@ -170,7 +171,7 @@ def executed(tmp_path_factory):
     runs = {}
     for key, solutions in (('blank', None), ('solved', pytorch_solution.SOURCES)):
         folder = notebooks.build_submission('module', tmp_path_factory.mktemp(key), solutions=solutions,
-                                            **notebooks.PYTORCH)
+                                            template=notebooks.PYTORCH_TEMPLATE)
         notebooks.place_small_coco(folder)
         path = folder / NOTEBOOK.name
         nb = nbformat.read(path, as_version=4)
