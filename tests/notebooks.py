@@ -21,6 +21,7 @@ import nbformat
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE_DIR = REPO / 'student_template'
 NOTEBOOK_NAME = 'RNN_Captioning.ipynb'
+LSTM_NOTEBOOK_NAME = 'LSTM_Captioning.ipynb'
 DATA_DIR = Path('cs231n', 'datasets', 'coco_captioning')
 FORMS = ('notebook', 'module')
 
@@ -57,12 +58,12 @@ def reference_sources(names: Iterable[str] = GRADED) -> dict[str, str]:
 
 
 def build_submission(form: str, dest, solutions=None, replace: Mapping[str, str] | None = None,
-                     extra_cells=None, fill='def') -> Path:
+                     extra_cells=None, fill='def', notebook: str = NOTEBOOK_NAME) -> Path:
     """
     Write a submission made from the template of `form` into the folder dest.
 
-    - form: 'notebook' (returns dest/RNN_Captioning.ipynb) or 'module' (copies the
-      notebook and cs231n/ into dest, returns dest)
+    - form: 'notebook' (returns dest/<notebook>) or 'module' (copies the notebook and
+      cs231n/ into dest, returns dest)
     - solutions: None for the blank template; 'reference' to fill every TODO with the
       reference's code; or a mapping {name: source}
     - replace: {name: source} applied after solutions, e.g. a buggy function; a name is
@@ -73,6 +74,8 @@ def build_submission(form: str, dest, solutions=None, replace: Mapping[str, str]
     - fill: 'def' replaces each whole def; 'todo' writes only the new def's body (without
       its docstring) between the def's START and END OF YOUR CODE markers, as a student
       who follows the rules does
+    - notebook: the template notebook to build from, NOTEBOOK_NAME or LSTM_NOTEBOOK_NAME;
+      a module submission holds only that notebook
     """
     if form not in FORMS:
         raise ValueError('form must be one of %s, not %r' % (FORMS, form))
@@ -89,12 +92,13 @@ def build_submission(form: str, dest, solutions=None, replace: Mapping[str, str]
     sources.update(replace or {})
 
     template = TEMPLATE_DIR / form
-    nb = nbformat.read(template / NOTEBOOK_NAME, as_version=4)
-    nb_path = dest / NOTEBOOK_NAME
+    nb = nbformat.read(template / notebook, as_version=4)
+    nb_path = dest / notebook
     containers = {}  # .py file path or code-cell index -> text; each edited from one parse
     if form == 'module':
-        shutil.copytree(template, dest, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns('__pycache__', '*.pyc', '.ipynb_checkpoints'))
+        other_notebooks = [p.name for p in template.glob('*.ipynb') if p.name != notebook]
+        shutil.copytree(template, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
+            '__pycache__', '*.pyc', '.ipynb_checkpoints', *other_notebooks))
         containers = {p: p.read_text() for p in sorted((dest / 'cs231n').rglob('*.py'))}
     code_cells = [c for c in nb.cells if c.cell_type == 'code']
     for i, cell in enumerate(code_cells):
