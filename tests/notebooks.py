@@ -27,6 +27,7 @@ from nbclient import NotebookClient
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE_DIR = REPO / 'student_template'
 NOTEBOOK_NAME = 'RNN_Captioning.ipynb'
+LSTM_NOTEBOOK_NAME = 'LSTM_Captioning.ipynb'
 DATA_DIR = Path('cs231n', 'datasets', 'coco_captioning')
 FORMS = ('notebook', 'module')
 
@@ -93,12 +94,13 @@ def reference_sources(names: Iterable[str] = GRADED) -> dict[str, str]:
 
 
 def build_submission(form: str, dest, solutions=None, replace: Mapping[str, str] | None = None,
-                     extra_cells=None, fill='def', template=None) -> Path:
+                     extra_cells=None, fill='def', template=None,
+                     notebook: str = NOTEBOOK_NAME) -> Path:
     """
     Write a submission made from the template of `form` into the folder dest.
 
-    - form: 'notebook' (returns dest/RNN_Captioning.ipynb) or 'module' (copies the
-      notebook and cs231n/ into dest, returns dest)
+    - form: 'notebook' (returns dest/<notebook>) or 'module' (copies the notebook and
+      cs231n/ into dest, returns dest)
     - solutions: None for the blank template; 'reference' to fill every TODO the template
       has with the reference's code (a template without affine_forward gets
       STANDALONE_LOSS); or a mapping {name: source}
@@ -112,18 +114,21 @@ def build_submission(form: str, dest, solutions=None, replace: Mapping[str, str]
       `# TODO` banner..END OF YOUR CODE banner), as a student who follows the rules does
     - template: another template notebook (e.g. CS7353_TEMPLATE) instead of the form's
       RNN_Captioning.ipynb; the notebook written keeps its file name
+    - notebook: the form's template notebook to build from, NOTEBOOK_NAME or
+      LSTM_NOTEBOOK_NAME; a module submission holds only that notebook
     """
     if form not in FORMS:
         raise ValueError('form must be one of %s, not %r' % (FORMS, form))
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    nb_template = Path(template) if template is not None else TEMPLATE_DIR / form / NOTEBOOK_NAME
+    nb_template = Path(template) if template is not None else TEMPLATE_DIR / form / notebook
     nb = nbformat.read(nb_template, as_version=4)
     nb_path = dest / nb_template.name
     containers = {}  # .py file path or code-cell index -> text; each edited from one parse
     if form == 'module':
-        shutil.copytree(nb_template.parent, dest, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns('__pycache__', '*.pyc', '.ipynb_checkpoints'))
+        other_notebooks = [p.name for p in nb_template.parent.glob('*.ipynb') if p != nb_template]
+        shutil.copytree(nb_template.parent, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
+            '__pycache__', '*.pyc', '.ipynb_checkpoints', *other_notebooks))
         containers = {p: p.read_text() for p in sorted((dest / 'cs231n').rglob('*.py'))}
     code_cells = [c for c in nb.cells if c.cell_type == 'code']
     for i, cell in enumerate(code_cells):
