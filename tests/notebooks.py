@@ -93,6 +93,21 @@ def reference_sources(names: Iterable[str] = GRADED) -> dict[str, str]:
     return sources
 
 
+def template_sources(names: Iterable[str] = GRADED) -> dict[str, str]:
+    """Source of each named function or 'CaptioningRNN.method' as the template has it, dedented."""
+    folder = TEMPLATE_DIR / 'module' / 'cs231n'
+    texts = [(folder / 'rnn_layers.py').read_text(), (folder / 'classifiers' / 'rnn.py').read_text()]
+    sources = {}
+    for name in names:
+        for text in texts:
+            node = _find_def(_parse(text), name)
+            if node is not None:
+                first, last = _span(node)
+                sources[name] = textwrap.dedent(''.join(text.splitlines(keepends=True)[first - 1:last]))
+                break
+    return sources
+
+
 def build_submission(form: str, dest, solutions=None, replace: Mapping[str, str] | None = None,
                      extra_cells=None, fill='def', template=None,
                      notebook: str = NOTEBOOK_NAME) -> Path:

@@ -8,7 +8,9 @@ import pytest
 
 from grader import assignments
 from grader.assignments.calibrate import reference_namespace
+from grader.check import cases as C
 from grader.check.judge import Judge
+from grader.check.sampling import check_sample
 from grader.grade.probe import LocalBackend
 from reference.captioning_rnn import CaptioningRNN
 
@@ -60,6 +62,17 @@ def test_bug_fails_exactly_its_item(bug):
     verdict = failed[bug.item]
     messages = [c.message for c in verdict.checks if not c.passed] or [verdict.problem]
     assert all(messages), "a failure must say what was compared"
+
+
+def test_null_everywhere_is_right_where_greedy_decoding_picks_null():
+    """The template's output (<NULL> everywhere) is wrong only where the reference disagrees."""
+    case = C.sample_cases(np.random.default_rng(0), public=False)[-1]
+    assert case.name == "hidden: N=1, max_length=1"
+    null = case.extra["init"]["word_to_idx"]["<NULL>"]
+    template_output = np.full((1, 1), null)
+    for bias, right in ((1e3, True), (-1e3, False)):
+        case.extra["params"]["b_vocab"][null] = bias
+        assert check_sample(case, template_output).passed == right
 
 
 @pytest.mark.parametrize("name", sorted(VARIANTS))

@@ -1,7 +1,9 @@
 """The reference reproduces the public checks of CS231n's RNN and LSTM captioning notebooks.
 
 Each test rebuilds a notebook cell's inputs exactly (same seed, same order of draws)
-and uses the notebook's element-wise rel_error and threshold.
+and uses the notebook's element-wise rel_error and threshold, except where a correct
+gradient's element-wise error has no bound (tiny elements blow the ratio up): those
+compare norms, against 10x the worst norm error of 1,000 random draws of the same shapes.
 """
 import numpy as np
 import pytest
@@ -207,10 +209,11 @@ def test_captioning_rnn_gradients():
 
 
 def test_captioning_lstm_gradients():
-    # Not a notebook check: tiny elements push the element-wise error of Wh to 1.2e-5
-    # here, so compare norms (worst seen 1.6e-7, for Wx; a wrong term gives > 1e-3).
+    # Not a notebook check: tiny elements push the element-wise error of Wh to 1.2e-5 here,
+    # so compare norms: 1.6e-7 here, at most 9.7e-7 over 1,000 random draws of these
+    # shapes; a wrong term gives > 1e-3.
     errors = captioning_gradient_errors('lstm', norm_error)
-    assert max(errors.values()) < 1e-6, errors
+    assert max(errors.values()) < 1e-5, errors
 
 
 def test_lstm_step_forward():
@@ -281,8 +284,8 @@ def test_lstm_backward():
     out, cache = lstm_forward(*inputs)
     dout = np.random.randn(*out.shape)
 
+    # The notebook expects element-wise errors "around 1e-7 or less", yet a correct dWh gives
+    # 1.2e-6 here (2.3e-6 in a CS231n student's saved output), so compare norms: 1e-10 here,
+    # at most 5.9e-9 over 1,000 random draws of these shapes; a wrong term gives > 1e-3.
     analytic = lstm_backward(dout, cache)
-    # Not the notebook's element-wise check: dWh[1, 9] is about 1.3e-5, so its element-wise
-    # error is rounding noise that depends on the BLAS kernel (1.2e-6 on some machines).
-    # Norms are stable: worst 1.1e-9; a wrong term gives > 1e-3.
-    assert_grads_close(numeric_grads(lstm_forward, inputs, dout), analytic, 1e-8, error=norm_error)
+    assert_grads_close(numeric_grads(lstm_forward, inputs, dout), analytic, 1e-7, error=norm_error)

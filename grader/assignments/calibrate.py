@@ -28,7 +28,7 @@ CALIBRATED_KINDS = ("layer", "model_loss")
 class _Unbounded(assignments.Settings):
     """Settings whose calibrated thresholds are infinite, so every value is recorded."""
 
-    def calibrated(self, item, label):
+    def calibrated(self, item, label, reference_error=0.0):
         return math.inf
 
     def tolerance(self, dtype):

@@ -193,7 +193,7 @@ def as_tuple(out):
     return tuple(out) if isinstance(out, (tuple, list)) else (out,)
 
 
-def _perturbed(fn, args, wrt, out_index, h):
+def perturbed(fn, args, wrt, out_index, h):
     """f(args with one element nudged by +h and -h), for each element of each arg in wrt."""
     result = []
     for i in wrt:
@@ -244,7 +244,7 @@ def op_layer(req, ref):
         if req.get("perturb"):
             yield "numeric gradient"
             p = req["perturb"]
-            out["perturbed"] = _perturbed(student_forward, args, p["wrt"], p.get("output", 0), p["h"])
+            out["perturbed"] = perturbed(student_forward, args, p["wrt"], p.get("output", 0), p["h"])
     if resolve(forward_name) is None and req.get("forward_impl") != "reference":
         return _missing(forward_name)
     return _guarded(req, ref, backward_name or forward_name, steps)
@@ -268,11 +268,11 @@ def op_model_loss(req, ref):
         out["loss"], out["grads"] = model.loss(np.copy(features), np.copy(captions))
         if req.get("perturb"):
             yield "numeric gradient"
-            out["perturbed"] = _perturb_params(model, features, captions, req["perturb"])
+            out["perturbed"] = perturb_params(model, features, captions, req["perturb"])
     return _guarded(req, ref, "CaptioningRNN.loss", steps)
 
 
-def _perturb_params(model, features, captions, spec):
+def perturb_params(model, features, captions, spec):
     result = {}
     for name in spec["params"]:
         base = model.params[name]
