@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import notebooks  # noqa: E402
 from grader import assignments  # noqa: E402
 from grader.grade.execute import SINGLE_THREAD  # noqa: E402
-from grader.check.overfit import MODEL, SOLVER  # noqa: E402
 from grader.grade.pipeline import grade  # noqa: E402
 
+OVERFIT = assignments.load("rnn").raw["items"]["overfit_small_data"]  # the model's and solver's settings
 TRAINING_ALONE = """
 import numpy as np
 from cs231n.coco_utils import load_coco_data
@@ -36,7 +36,7 @@ from cs231n.classifiers.rnn import CaptioningRNN
 from cs231n.captioning_solver import CaptioningSolver
 np.random.seed(0)
 data = load_coco_data(max_train=50)
-model = CaptioningRNN(data['word_to_idx'], input_dim=512, hidden_dim={hidden_dim}, wordvec_dim={wordvec_dim})
+model = CaptioningRNN(data['word_to_idx'], input_dim=512, **{model!r})
 solver = CaptioningSolver(model, data, verbose=False, **{solver!r})
 import time; t = time.time(); solver.train(); print(time.time() - t)
 """
@@ -55,7 +55,7 @@ def bare_execution(nb_path):
 
 def training_alone(folder):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        TRAINING_ALONE.format(solver=SOLVER, **MODEL))])
+        TRAINING_ALONE.format(**OVERFIT))])
     client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}})
     client.execute(env=dict(os.environ, **SINGLE_THREAD))
     return float(nb.cells[0].outputs[0]["text"])

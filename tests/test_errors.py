@@ -9,7 +9,6 @@ import pytest
 
 from grader import assignments, cli
 from grader.assignments.calibrate import reference_namespace
-from grader.assignments.items import BY_NAME
 from grader.check.judge import Judge
 from grader.classroom import runner, worker
 from grader.errors import KernelStartError, ProbeUnavailable, UsageError, failure
@@ -18,6 +17,8 @@ from grader.grade.execute import CappedClient, KernelSession
 from grader.grade.kernel_probe import Opaque
 from grader.grade.probe import LocalBackend, ProbeReply, ReplyKind
 from reference.captioning_rnn import CaptioningRNN
+
+BY_NAME = {item.name: item for item in assignments.load("rnn").items}
 
 SETTINGS = assignments.load("rnn")
 
@@ -101,12 +102,12 @@ def test_training_losses_that_are_arrays_are_the_students_error():
 
 
 # ------------------------------------------------------------------------ the grader's own failures
-@pytest.mark.parametrize("name, function, exc", [("rnn_step_forward", "compare", TypeError),
-                                                 ("CaptioningRNN.sample", "check_sample", KeyError)])
+@pytest.mark.parametrize("name, function, exc", [("rnn_step_forward", "layer.compare", TypeError),
+                                                 ("CaptioningRNN.sample", "model.check_sample", KeyError)])
 def test_a_grader_bug_propagates_instead_of_failing_the_student(monkeypatch, name, function, exc):
     def broken(*args, **kwargs):
         raise exc("grader bug")
-    monkeypatch.setattr("grader.check.judge." + function, broken)
+    monkeypatch.setattr("grader.check.kinds." + function, broken)
     with pytest.raises(exc, match="grader bug"):
         Judge(LocalBackend(reference_namespace()), SETTINGS, 3).judge(BY_NAME[name])
 
@@ -121,7 +122,7 @@ def test_a_grader_bug_during_grading_is_exit_1_with_one_line(tmp_path, monkeypat
 
     def broken(*args, **kwargs):
         raise TypeError("grader bug")
-    monkeypatch.setattr("grader.check.judge.compare", broken)
+    monkeypatch.setattr("grader.check.kinds.layer.compare", broken)
     with pytest.raises(SystemExit) as exit:
         cli.main([str(notebook), "--public-only", "--out", str(tmp_path / "out")])
     assert exit.value.code == 1

@@ -8,7 +8,6 @@ import pytest
 
 from grader import assignments
 from grader.assignments.calibrate import reference_namespace
-from grader.assignments.items import BY_NAME
 from grader.check.judge import Judge
 from grader.grade.execute import CellOutcome
 from grader.grade.kernel_probe import MIME, decode, encode_tree
@@ -198,7 +197,7 @@ VERDICTS = {
 def test_each_reply_kind_becomes_the_item_status_with_its_message(kind):
     reply, status, words = VERDICTS[kind]
     settings = assignments.load("rnn")
-    verdict = Judge(Replies(reply), settings, seed=1).judge(BY_NAME["rnn_step_forward"])
+    verdict = Judge(Replies(reply), settings, seed=1).judge(settings.items[0])
     assert verdict.status == status and words in verdict.problem, verdict.problem
 
 
@@ -206,6 +205,6 @@ def test_a_problem_in_one_part_of_a_batch_stops_the_item():
     settings = assignments.load("rnn")
     parts = [ProbeReply(ReplyKind.ERROR, output="printed\n", raised=Raised("forward", "KeyError", "'b'"))] * 50
     replies = Replies(ProbeReply(ReplyKind.OK, {"results": parts}))
-    verdict = Judge(replies, settings, seed=1).judge(BY_NAME["rnn_step_forward"])
+    verdict = Judge(replies, settings, seed=1).judge(settings.items[0])
     assert verdict.status == "error" and verdict.problem.startswith("forward raised KeyError: 'b'")
     assert verdict.output == "printed\n"  # the first part flags the item; the rest are not read

@@ -11,16 +11,18 @@ from pathlib import Path
 
 import pytest
 
+from grader import assignments
 from grader.sandbox import isolation as sandbox
 from grader.assignments import load
 from grader.errors import UsageError
 from grader.grade.execute import KernelSession, marked_processes
 from grader.sandbox.guard import kernel_guard
 from grader.sandbox.integrity import touched
-from grader.assignments.items import BY_NAME, REGISTRY
 from grader.grade.pipeline import grade
 from grader.grade.probe import kernel_reference
 from e2e import build, failing
+RNN_ITEMS = assignments.load("rnn").items
+ITEM = {i.name: i for i in RNN_ITEMS}
 
 BWRAP = sandbox.bubblewrap_status()[0]
 LEVELS = ["rlimits"] + (["bubblewrap"] if BWRAP else [])
@@ -121,12 +123,12 @@ def test_student_code_writing_on_the_audit_channel_is_tampering(tmp_path):
     assert wrote.status == "ok"
     assert [(a["event"], a["phase"]) for a in session.access] == [("channel", "cell 6")]
     assert "did not write" in session.access[0]["target"]
-    assert touched(session.access[0], [i for i in REGISTRY if i.kind != "manual"], {}, {}) == set(
-        i.name for i in REGISTRY if i.kind in ("layer", "model_loss", "sample"))
+    assert touched(session.access[0], [i for i in RNN_ITEMS if i.kind != "manual"], {}, {}) == set(
+        i.name for i in RNN_ITEMS if i.kind in ("layer", "model_loss", "sample"))
 
 
 def test_an_attempt_touches_the_probed_item_the_functions_on_its_stack_or_its_cell():
-    items = [i for i in REGISTRY if i.kind != "manual"]
+    items = [i for i in RNN_ITEMS if i.kind != "manual"]
     probe = {"event": "import", "phase": "rnn_forward", "frames": []}
     assert touched(probe, items, {}, {}) == {"rnn_forward"}
     stack = {"event": "open", "phase": "cell 9", "frames": [["/tmp/x.py", "word_embedding_forward"]]}
@@ -148,7 +150,7 @@ def test_kernel_holds_only_the_reference_functions_a_request_needs():
         assert graded not in source
     assert "def affine_forward" in kernel_reference([])["rnn_layers"]  # given to students anyway
     assert "def rnn_forward" not in kernel_reference([])["rnn_layers"]
-    assert BY_NAME["rnn_backward"].backward == "rnn_backward"
+    assert ITEM["rnn_backward"].backward == "rnn_backward"
 
 
 FAKE_PYTHON = "#!/bin/sh\necho wrong python\nexit 1\n"

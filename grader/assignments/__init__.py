@@ -16,7 +16,7 @@ except ModuleNotFoundError:  # Python 3.10
 
 from ..errors import UsageError
 from ..resources import grader_path
-from .items import BY_NAME, REGISTRY
+from . import items as item_tables
 from ..sandbox.policy import ACTIONS, RULES
 from ..sandbox.isolation import limits_from
 
@@ -53,16 +53,23 @@ class Settings:
 
     @property
     def items(self):
-        """Registry items that count, in grading order."""
-        conf = self.raw.get("items", {})
-        return [item for item in REGISTRY if item.name in conf and conf[item.name].get("enabled", True)]
+        """The items that count, in grading order."""
+        return [item for item in item_tables.build(self.raw["items"]) if item.conf.get("enabled", True)]
+
+    @property
+    def cell_type(self):
+        """The CaptioningRNN the model items build: ``rnn`` or ``lstm``."""
+        return self.raw.get("cell_type", "rnn")
 
     def points(self, name):
         return float(self.raw["items"][name].get("points", 0))
 
     def threshold(self, name, key=None):
+        """An item's threshold: a number, or a table by output (``"*"`` for the others)."""
         value = self.raw["items"][name].get("threshold")
-        return float(value[key] if isinstance(value, dict) else value)
+        if isinstance(value, dict):
+            value = value.get(key, value.get("*"))
+        return float(value)
 
     @property
     def cell_timeout(self):
@@ -137,10 +144,12 @@ def _validate(raw, spec):
     if not isinstance(items, dict) or not items:
         raise UsageError("%s defines no [items]" % spec)
     for name, conf in items.items():
-        if name not in BY_NAME:
-            raise UsageError("%s: unknown item %r (known: %s)" % (spec, name, ", ".join(BY_NAME)))
         if not isinstance(conf, dict) or not isinstance(conf.get("points", 0), (int, float)):
             raise UsageError("%s: items.%s.points must be a number" % (spec, name))
+    try:
+        item_tables.build(items)
+    except (ValueError, TypeError) as exc:
+        raise UsageError("%s: %s" % (spec, exc)) from None
     timeouts = raw.get("timeouts", {})
     for key in ("cell", "probe", "overfit"):
         if not isinstance(timeouts.get(key), (int, float)) or timeouts[key] <= 0:

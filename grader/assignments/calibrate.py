@@ -18,11 +18,11 @@ from reference.captioning_rnn import CaptioningRNN
 
 from .. import assignments
 from ..check.judge import Judge
+from ..check.kinds import kind_of
 from ..grade.probe import LocalBackend
 
 MARGIN = 10.0
 LABEL = re.compile(r"(\w+)'?\]? vs ")
-CALIBRATED_KINDS = ("layer", "model_loss")
 
 
 class _Unbounded(assignments.Settings):
@@ -50,7 +50,7 @@ def measure(draws, first_seed=0):
     for seed in range(first_seed, first_seed + draws):
         judge = Judge(backend, settings, seed)
         for item in settings.items:
-            if item.kind not in CALIBRATED_KINDS:
+            if not kind_of(item).calibrated:
                 continue
             verdict = judge.judge(item)
             if verdict.status != "passed":

@@ -1,71 +1,93 @@
-"""The graded items: what each calls, what it returns, what it depends on.
+"""The graded items of an assignment, read from its TOML: what each calls, what it
+returns, which inputs it is checked on, what its failure puts in place of later items.
 
-Points, thresholds and which items count come from the assignment TOML; this
-registry holds the structure that does not change between courses.
+How each kind of item is graded lives in ``grader/check/kinds/``; this module only holds
+the data, so a new assignment whose functions follow the layer conventions is a TOML
+file and a template, not Python.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Functions that travel together: when one fails its item, the grader's versions of
-# the whole group stand in for them inside later items, so a bug is charged once.
-GROUPS = [("rnn_step_forward", "rnn_step_backward"), ("rnn_forward", "rnn_backward"),
-          ("word_embedding_forward", "word_embedding_backward"),
-          ("temporal_affine_forward", "temporal_affine_backward"), ("temporal_softmax_loss",)]
-LAYERS = [name for group in GROUPS for name in group]
+KINDS = ("layer", "model_loss", "sample", "overfit", "manual")
+MODEL_KINDS = ("model_loss", "sample", "overfit")
 
 
 @dataclass(frozen=True)
 class Item:
     name: str
-    kind: str  # layer | model_loss | sample | overfit | manual
+    kind: str
     forward: str | None = None  # the function called first
     backward: str | None = None  # called with the forward's own cache
     outputs: tuple = ()  # names of the values compared
-    wrt: tuple = ()  # forward argument indices a numeric gradient is taken for
+    wrt: tuple = ()  # forward argument indices a gradient is taken for
     returns_cache: bool = True
-    deps: tuple = ()  # items whose failure puts the grader's functions in their place
-    hints: dict = field(default_factory=dict)
+    deps: tuple = ()  # functions whose failure puts the grader's versions in their place
+    hints: dict = field(default_factory=dict, compare=False)
+    public: tuple = ()  # the notebook's check cells, as data (specs.py)
+    inputs: tuple = ()  # hidden inputs, drawn afresh every run
+    upstream: tuple = ()  # hidden upstream gradients
+    question: int | None = None  # a manual item's inline question number
+    conf: dict = field(default_factory=dict, compare=False)  # the item's whole TOML table
+
+    def hint(self, label):
+        return self.hints.get(label, self.hints.get("*", ""))
+
+    @property
+    def functions(self):
+        """The student's functions this item calls directly."""
+        return tuple(f for f in (self.forward, self.backward) if f)
 
 
-REGISTRY = [
-    Item("rnn_step_forward", "layer", "rnn_step_forward", outputs=("next_h",),
-         hints={"next_h": "next_h = tanh(x Wx + prev_h Wh + b); check the bias and the activation"}),
-    Item("rnn_step_backward", "layer", "rnn_step_forward", "rnn_step_backward",
-         outputs=("dx", "dprev_h", "dWx", "dWh", "db"), wrt=(0, 1, 2, 3, 4),
-         hints={"*": "the tanh derivative is 1 - next_h**2, taken at the output, not the pre-activation",
-                "db": "db sums over the batch axis (axis 0)"}),
-    Item("rnn_forward", "layer", "rnn_forward", outputs=("h",), deps=("rnn_step_forward", "rnn_step_backward"),
-         hints={"h": "each step must start from the previous step's hidden state (h0 only at t=0)"}),
-    Item("rnn_backward", "layer", "rnn_forward", "rnn_backward",
-         outputs=("dx", "dh0", "dWx", "dWh", "db"), wrt=(0, 1, 2, 3, 4),
-         deps=("rnn_step_forward", "rnn_step_backward"),
-         hints={"*": "at each step add the upstream dh[:, t] to the gradient carried back from step t+1"}),
-    Item("word_embedding_forward", "layer", "word_embedding_forward", outputs=("out",),
-         hints={"out": "out[n, t] = W[x[n, t]]"}),
-    Item("word_embedding_backward", "layer", "word_embedding_forward", "word_embedding_backward",
-         outputs=("dW",), wrt=(1,),
-         hints={"dW": "repeated word ids must accumulate (np.add.at), and dW has W's shape even when ids are unused"}),
-    Item("temporal_affine_forward", "layer", "temporal_affine_forward", outputs=("out",)),
-    Item("temporal_affine_backward", "layer", "temporal_affine_forward", "temporal_affine_backward",
-         outputs=("dx", "dw", "db"), wrt=(0, 1, 2),
-         hints={"db": "db sums over both the batch and the time axes", "dw": "dw sums over batch and time"}),
-    Item("temporal_softmax_loss", "layer", "temporal_softmax_loss", outputs=("loss", "dx"), wrt=(0,),
-         returns_cache=False,
-         hints={"*": "sum the masked losses over time and divide by N (not by mask.sum() or N*T)"}),
-    Item("CaptioningRNN.loss", "model_loss", outputs=("loss",), deps=tuple(LAYERS),
-         hints={"*": "mask = captions_out != self._null; the loss ignores <NULL> targets"}),
-    Item("CaptioningRNN.sample", "sample", deps=tuple(LAYERS)),
-    Item("overfit_small_data", "overfit", deps=tuple(LAYERS)),
-    Item("inline_question_1", "manual"),
-]
-BY_NAME = {item.name: item for item in REGISTRY}
+def from_table(name, conf, layer_functions=()):
+    """An Item from its TOML table; ValueError says what is wrong."""
+    kind = conf.get("kind")
+    if kind not in KINDS:
+        raise ValueError("items.%s.kind must be one of %s" % (name, ", ".join(KINDS)))
+    if kind == "layer" and not isinstance(conf.get("forward"), str):
+        raise ValueError("items.%s: a %s item names its forward function" % (name, kind))
+    deps = conf.get("deps", list(layer_functions) if kind in MODEL_KINDS else [])
+    return Item(name, kind, conf.get("forward"), conf.get("backward"), tuple(conf.get("outputs", ())),
+                tuple(conf.get("wrt", ())), bool(conf.get("returns_cache", True)), tuple(deps),
+                dict(conf.get("hints", {})), tuple(conf.get("public", ())), tuple(conf.get("inputs", ())),
+                tuple(conf.get("upstream", ())), conf.get("question"), dict(conf))
 
 
-def substitutes(item, failed):
+def build(tables):
+    """Items from the ``[items]`` table, in order; a backward item without ``inputs`` takes
+    those of the item of its forward."""
+    layer_functions = [f for conf in tables.values() if conf.get("kind") == "layer"
+                       for f in (conf.get("forward"), conf.get("backward")) if f]
+    items = [from_table(name, conf, dict.fromkeys(layer_functions)) for name, conf in tables.items()]
+    by_forward = {i.forward: i for i in items if i.inputs and i.forward}
+    return [_with_inputs(i, by_forward.get(i.forward)) if not i.inputs and i.forward in by_forward else i
+            for i in items]
+
+
+def _with_inputs(item, source):
+    return Item(**{**item.__dict__, "inputs": source.inputs, "upstream": item.upstream or source.upstream})
+
+
+def groups(items):
+    """Functions that travel together (a forward and its backward): when one fails its
+    item, the grader's versions of the whole group stand in inside later items."""
+    found = []
+    for item in items:
+        members = set(item.functions)
+        if not members:
+            continue
+        joined = [g for g in found if g & members]
+        for g in joined:
+            found.remove(g)
+            members |= g
+        found.append(members)
+    return [tuple(sorted(g)) for g in found]
+
+
+def substitutes(item, failed, items):
     """Names of the student's functions to replace by the grader's for ``item``."""
     names = []
-    for group in GROUPS:
+    for group in groups(items):
         if any(name in failed for name in group if name in item.deps):
             names.extend(group)
     return names

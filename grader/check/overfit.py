@@ -1,4 +1,5 @@
-"""The overfitting item: 50 examples of the small COCO-format set, CS231n's settings."""
+"""The overfitting item's data: 50 examples of the small COCO-format set. The model's
+and the solver's settings are the assignment's (CS231n's, in its TOML)."""
 import tempfile
 
 import numpy as np
@@ -6,9 +7,6 @@ import numpy as np
 from reference.coco_small import write_small_coco
 from reference.coco_utils import load_coco_data
 
-SOLVER = {"update_rule": "adam", "num_epochs": 50, "batch_size": 25,
-          "optim_config": {"learning_rate": 5e-3}, "lr_decay": 0.95}
-MODEL = {"cell_type": "rnn", "hidden_dim": 512, "wordvec_dim": 256}
 NUM_TRAIN = 50
 
 
@@ -27,7 +25,8 @@ def small_data(seed):
             "train_urls": [str(u) for u in data["train_urls"][images]]}
 
 
-def overfit_request(seed):
+def overfit_request(seed, model, solver):
+    """The probe's overfit request: ``model``'s CaptioningRNN settings, ``solver``'s CaptioningSolver ones."""
     data = small_data(seed)
-    init = dict(MODEL, word_to_idx=data["word_to_idx"], input_dim=int(data["train_features"].shape[1]))
-    return {"init": init, "data": data, "solver": SOLVER, "seed": int(seed % (2**32))}
+    init = dict(model, word_to_idx=data["word_to_idx"], input_dim=int(data["train_features"].shape[1]))
+    return {"init": init, "data": data, "solver": solver, "seed": int(seed % (2**32))}

@@ -7,27 +7,32 @@ words are judged like any other: the reference itself may pick them.
 """
 import numpy as np
 
-from reference.rnn_layers import affine_forward, rnn_step_forward
+from reference.rnn_layers import affine_forward, lstm_step_forward, rnn_step_forward
 
 from .compare import CheckResult, ladder
 
 TIE = 1e-8
 
 
-def _scores_along(params, features, words, start):
+def _scores_along(params, features, words, start, cell_type):
     """Reference scores at every step when ``words`` are fed back (teacher forcing)."""
     h, _ = affine_forward(features, params["W_proj"], params["b_proj"])
+    c = np.zeros_like(h)
     prev = np.full(features.shape[0], start)
     out = []
     for t in range(words.shape[1]):
-        h, _ = rnn_step_forward(params["W_embed"][prev], h, params["Wx"], params["Wh"], params["b"])
+        x = params["W_embed"][prev]
+        if cell_type == "lstm":
+            h, c, _ = lstm_step_forward(x, h, c, params["Wx"], params["Wh"], params["b"])
+        else:
+            h, _ = rnn_step_forward(x, h, params["Wx"], params["Wh"], params["b"])
         scores, _ = affine_forward(h, params["W_vocab"], params["b_vocab"])
         out.append(scores)
         prev = np.clip(words[:, t], 0, params["W_embed"].shape[0] - 1)
     return out
 
 
-def check_sample(case, captions):
+def check_sample(case, captions, cell_type="rnn"):
     init, params = case.extra["init"], {k: np.asarray(v, np.float64) for k, v in case.extra["params"].items()}
     words = init["word_to_idx"]
     features = np.asarray(case.args[0], np.float64)
@@ -41,7 +46,7 @@ def check_sample(case, captions):
         return CheckResult(name, "sample", case.visibility, "exact", None, 0, False, problem)
     captions = np.asarray(captions)
     id_to_word = {i: w for w, i in words.items()}
-    scores = _scores_along(params, features, captions, words["<START>"])
+    scores = _scores_along(params, features, captions, words["<START>"], cell_type)
     wrong = 0
     first = hint = ""
     for n in range(N):

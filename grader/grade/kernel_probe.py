@@ -194,7 +194,14 @@ def as_tuple(out):
 
 
 def perturbed(fn, args, wrt, out_index, h):
-    """f(args with one element nudged by +h and -h), for each element of each arg in wrt."""
+    """f(args with one element nudged by +h and -h), for each element of each arg in wrt.
+    ``out_index``: the output to keep, or a list of outputs, kept flattened end to end
+    (a forward with several outputs, each with its upstream gradient)."""
+    def kept(outputs):
+        if isinstance(out_index, list):
+            return np.concatenate([np.ravel(np.asarray(outputs[k], dtype=np.float64)) for k in out_index])
+        return np.asarray(outputs[out_index], dtype=np.float64)
+
     result = []
     for i in wrt:
         plus, minus = [], []
@@ -202,7 +209,7 @@ def perturbed(fn, args, wrt, out_index, h):
             for sign, bucket in ((1, plus), (-1, minus)):
                 trial = [np.copy(a) if isinstance(a, np.ndarray) else a for a in args]
                 trial[i].flat[flat] += sign * h
-                bucket.append(np.asarray(as_tuple(fn(*trial))[out_index], dtype=np.float64))
+                bucket.append(kept(as_tuple(fn(*trial))))
         result.append([np.stack(plus), np.stack(minus)])
     return result
 

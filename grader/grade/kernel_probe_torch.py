@@ -2,7 +2,7 @@
 
 Installed into the student's kernel after ``kernel_probe``: the grader execs this source
 in the same module namespace, right after kernel_probe's. From that namespace it uses
-``resolve``, ``_guarded``, ``_perturbed`` and ``as_tuple``; it rebinds ``STUDENT_MODULES``
+``resolve``, ``_guarded``, ``perturbed`` and ``as_tuple``; it rebinds ``STUDENT_MODULES``
 to the PyTorch files and adds its operations to ``OPS``. Requests and replies are those
 of every other operation: NumPy arrays in, NumPy arrays out. torch is imported inside the
 operations only, so the grader's own process never needs it.
@@ -131,7 +131,7 @@ def op_autograd_layer(req, ref):
         if req.get("perturb"):
             yield "numeric gradient"
             p = req["perturb"]
-            out["perturbed"] = _perturbed(_no_grad_forward(resolve(name)), args,  # noqa: F821
+            out["perturbed"] = perturbed(_no_grad_forward(resolve(name)), args,  # noqa: F821
                                           p["wrt"], p.get("output", 0), p["h"])
     return _guarded(req, ref, name, steps)  # noqa: F821
 

@@ -23,6 +23,7 @@ from reference.coco_small import write_small_coco
 from . import find as finder
 from ..assignments import Settings
 from ..check.judge import Judge
+from ..check.kinds import kind_of
 from ..errors import UsageError
 from ..resources import NOTEBOOK, student_template
 from ..results import score
@@ -301,7 +302,7 @@ def _without_failing_imports(source, outcome):
 
 def _found(backend, items):
     """{item: (where its function was found, its source)} for the report."""
-    names = {i.name: (i.backward or i.forward or i.name) for i in items if i.kind in ("layer", "model_loss", "sample")}
+    names = {i.name: kind_of(i).graded_function(i) for i in items if kind_of(i).graded_function(i)}
     found = backend.request("resolve", 30, names=sorted(set(names.values()))).values.get("found", {})
     result = {}
     for item, fn in names.items():

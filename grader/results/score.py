@@ -53,7 +53,6 @@ def manual_entries(settings, nb):
     entries = []
     for item in settings.items:
         if item.kind == "manual":
-            number = item.name.rsplit("_", 1)[-1]
-            entries.append({"name": item.name, "answer": answers.get(number, ""),
+            entries.append({"name": item.name, "answer": answers.get(str(item.question), ""),
                             "max_score": settings.points(item.name), "score": None})
     return entries

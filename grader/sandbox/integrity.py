@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import re
 
+from ..check.kinds import kind_of
 from .untrusted import parse_untrusted
 
 CELL_PHASE = re.compile(r"^cell (\d+)$")
@@ -20,13 +21,7 @@ CELL_PHASE = re.compile(r"^cell (\d+)$")
 
 def primary_items(items):
     """{qualified function name: item name} for the function each item grades."""
-    names = {}
-    for item in items:
-        if item.kind == "layer":
-            names[item.backward or item.forward] = item.name
-        elif item.kind in ("model_loss", "sample"):
-            names[item.name] = item.name
-    return names
+    return {kind_of(item).graded_function(item): item.name for item in items if kind_of(item).graded_function(item)}
 
 
 def _defined_in(source):

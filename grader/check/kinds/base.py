@@ -1,0 +1,49 @@
+"""What every kind of item shares: the verdict it builds, and the interface a kind fills."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+H = 1e-5  # step of the hidden numeric gradients
+
+
+@dataclass
+class Verdict:
+    """The outcome of one item before points are given."""
+
+    status: str = "passed"
+    checks: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    problem: str = ""  # error message / traceback for missing, error, timeout
+    output: str = ""  # what student code printed during the probes
+    extra: dict = field(default_factory=dict)
+
+    def flag(self, status, message):
+        """Record a problem status (missing, error, timeout, not_implemented); the first one stays."""
+        if self.status == "passed" or self.status == "failed":
+            self.status, self.problem = status, message
+
+
+class Kind:
+    """One kind of item: how its cases are chosen, sent through the probe and checked.
+
+    ``judge(judge, item, verdict)`` fills the verdict, using the Judge for the probe and
+    for what earlier items found; ``graded_function(item)`` is the student's function the
+    item is about (for the report and for charging grader-access attempts)."""
+
+    name = ""
+    calibrated = False  # hidden numeric checks with thresholds measured on the reference
+
+    def judge(self, judge, item, verdict):
+        raise NotImplementedError
+
+    def graded_function(self, item):
+        return item.conf.get("function", item.name)
+
+
+class Manual(Kind):
+    """Read by the TA: the answer is collected from the notebook, nothing is probed."""
+
+    name = "manual"
+
+    def graded_function(self, item):
+        return None

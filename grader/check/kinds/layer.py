@@ -1,0 +1,167 @@
+"""Layer items: a forward function, and a backward called with that forward's own cache.
+
+A backward is compared both with the reference (fed the same upstream gradients) and
+with a numeric gradient of the student's own forward. When the forward failed its item,
+the backward passes if either (own-forward) it is the gradient of the student's own
+forward, for the inputs that forward uses, or (grader-forward) fed the cache of the
+grader's forward it matches the reference.
+"""
+from __future__ import annotations
+
+import functools
+from functools import partial
+
+import numpy as np
+
+from reference import rnn_layers
+
+from ...grade.kernel_probe import as_tuple, fresh, perturbed
+from .. import cases as C
+from ..compare import CheckResult, compare, norm_error, numeric_gradient
+from .base import H, Kind, Verdict
+
+
+def reference(name):
+    return getattr(rnn_layers, name)
+
+
+def _untouched(values):
+    """The template's layers return only None (``next_h, cache = None, None``); the reference
+    never returns None, so nothing but None is the untouched TODO, and an empty return is not."""
+    return bool(values) and all(v is None for v in values)
+
+
+def _differentiated(item, case):
+    """(output indices, flattened upstream) a numeric gradient projects the forward onto:
+    every output with its upstream gradient, or the loss of a forward that returns its own
+    gradient (``returns_cache = false``)."""
+    if not item.returns_cache or not case.upstream:
+        return 0, None
+    return list(range(len(case.upstream))), np.concatenate([np.ravel(u) for u in case.upstream])
+
+
+class Layer(Kind):
+    name = "layer"
+    calibrated = True
+
+    def graded_function(self, item):
+        return item.backward or item.forward
+
+    def judge(self, judge, item, verdict):
+        patch = judge.substitutes(item)
+        if patch:
+            verdict.notes.append("graded with the grader's %s in place of yours (they failed their own items)"
+                                 % ", ".join(sorted(set(patch))))
+        if not (item.backward and item.forward in judge.failed):
+            self._run_cases(judge, item, verdict, patch, "normal")
+            return
+        own = Verdict()
+        self._run_cases(judge, item, own, patch, "own-forward")
+        if own.status == "passed" and all(c.passed for c in own.checks):
+            own.notes = verdict.notes + ["your %s failed its item; your %s was judged against the numeric "
+                                         "gradient of your own forward" % (item.forward, item.backward)]
+            verdict.__dict__.update(own.__dict__)
+            return
+        grader = Verdict()
+        self._run_cases(judge, item, grader, judge.dependency_groups(item), "grader-forward")
+        chosen = grader if grader.status in ("passed", "failed") else own
+        chosen.notes = verdict.notes + ["your %s failed its item, so your %s was also tried with the cache "
+                                        "of the grader's %s" % (item.forward, item.backward, item.forward)]
+        verdict.__dict__.update(chosen.__dict__)
+
+    def cases(self, judge, item):
+        cases = C.public_cases(item)
+        if not judge.public_only:
+            cases += C.hidden_cases(item, judge.rng(item))
+        return cases
+
+    def _run_cases(self, judge, item, verdict, patch, mode):
+        jobs = []
+        for case in self.cases(judge, item):
+            fields, numeric = self._request(item, case, patch, mode)
+            jobs.append(("layer", fields, partial(self._check, judge, item, case, verdict, mode, numeric)))
+        judge.run(verdict, jobs)
+
+    def _request(self, item, case, patch, mode):
+        public = case.visibility == "public"
+        numeric = mode != "grader-forward" and bool(item.wrt) and case.dtype == "float64" and (
+            public or item.backward or not item.returns_cache) and case.extra.get("numeric", True)
+        outputs, _ = _differentiated(item, case)
+        fields = dict(forward=item.forward, backward=item.backward, args=fresh(case.args),
+                      upstream=case.upstream, returns_cache=item.returns_cache, patch=patch,
+                      forward_impl="reference" if mode == "grader-forward" else "student",
+                      perturb={"wrt": list(item.wrt), "h": H, "output": outputs} if numeric else None)
+        return fields, numeric
+
+    def _check(self, judge, item, case, verdict, mode, numeric, result):
+        public = case.visibility == "public"
+        actual = result.get("backward") if item.backward else result.get("forward")
+        if actual is None or _untouched(actual):
+            verdict.flag("not_implemented", "%s returned None (the template is untouched)" % (item.backward or item.forward))
+            return
+        actual = list(actual) + [None] * (len(item.outputs) - len(actual))
+        if mode != "own-forward" and not (public and item.backward and mode == "normal"):
+            ref_args = [a.astype(np.float64) if a.dtype.kind == "f" else a for a in case.args]
+            expected = self.expected(item, ref_args, case.upstream)
+            for i, label in enumerate(item.outputs):
+                metric, threshold = ("rel_error", judge.settings.threshold(item.name, label)) if public else \
+                    ("norm_error", judge.settings.tolerance(case.dtype))
+                verdict.checks.append(compare("%s: %s vs reference" % (case.name, label), actual[i], expected[i],
+                                              metric=metric, threshold=threshold,
+                                              kind="gradient" if item.backward or label == "dx" else "value",
+                                              visibility=case.visibility, label=label, hint=item.hint(label),
+                                              input_dtype=case.dtype))
+        if numeric:
+            self._numeric_checks(judge, item, case, result, actual, verdict, skip_unused=mode == "own-forward")
+
+    def _numeric_checks(self, judge, item, case, result, actual, verdict, skip_unused=False):
+        grads = actual if item.backward else [actual[1]]
+        labels = item.outputs if item.backward else ("dx",)
+        public = case.visibility == "public"
+        _, upstream = _differentiated(item, case)
+        reference_errors = functools.cache(lambda: self._reference_numeric_errors(item, case))
+        judged = 0
+        for slot, (arg_index, (plus, minus)) in enumerate(zip(item.wrt, result.get("perturbed", []))):
+            label = labels[slot]
+            try:
+                num = numeric_gradient(plus, minus, upstream, H).reshape(np.shape(case.args[arg_index]))
+            except ValueError:
+                verdict.checks.append(CheckResult("%s: %s vs numeric gradient of your forward" % (case.name, label),
+                                                  "numeric-gradient", case.visibility, "", None, None, False,
+                                                  "your forward's output has shape %s, expected %s" % (
+                                                      np.shape(plus)[1:], np.shape(upstream))))
+                continue
+            if skip_unused and not np.any(num):
+                verdict.notes.append("%s: %s not judged: your forward does not use that input" % (case.name, label))
+                continue
+            judged += 1
+            check = partial(compare, "%s: %s vs numeric gradient of your forward" % (case.name, label), grads[slot],
+                            num, kind="numeric-gradient", visibility=case.visibility, label=label,
+                            hint=item.hint(label))
+            if public:
+                verdict.checks.append(check(metric="rel_error", threshold=judge.settings.threshold(item.name, label)))
+            else:
+                verdict.checks.append(judge.hidden_numeric(check, item.name, label,
+                                                           lambda slot=slot: reference_errors()[slot]))
+        if skip_unused and not judged:
+            verdict.checks.append(CheckResult("%s: gradients" % case.name, "numeric-gradient", case.visibility,
+                                              "", None, None, False, "your forward uses none of its inputs"))
+
+    def _reference_numeric_errors(self, item, case):
+        """Per gradient of ``item``: norm error of the reference's gradient against the numeric
+        gradient of the reference's forward, on ``case``'s inputs."""
+        args = fresh(case.args)
+        expected = self.expected(item, args, case.upstream)
+        grads = expected if item.backward else [expected[1]]
+        outputs, upstream = _differentiated(item, case)
+        nudged = perturbed(reference(item.forward), args, item.wrt, outputs, H)
+        return [norm_error(grad, numeric_gradient(plus, minus, upstream, H).reshape(np.shape(args[i])))
+                for grad, i, (plus, minus) in zip(grads, item.wrt, nudged)]
+
+    @staticmethod
+    def expected(item, args, upstream):
+        """The reference's outputs for ``item`` on ``args`` (its gradients for a backward)."""
+        out = as_tuple(reference(item.forward)(*fresh(args)))
+        if not item.backward:
+            return list(out[:-1] if item.returns_cache else out)
+        return list(as_tuple(reference(item.backward)(*[u.astype(np.float64) for u in upstream], out[-1])))
