@@ -418,7 +418,7 @@ for attempt in range(300):  # each refusal is reported to the grader; none of th
 '''
 READ_THE_GRADER = '''
 def word_embedding_forward(x, W):
-    open("@GRADER_DIR@/calibration.json").read()  # the grader's calibration, to look for expected values
+    open("@GRADER_DIR@/assignments/rnn.calibration.json").read()  # the grader's calibration, to look for expected values
     return W[x], (x, W)
 '''
 # Hunters look for a function of the grader's reference with their own name, once, when
@@ -605,7 +605,7 @@ CASES = [
          timeouts={"cell": 60, "probe": 60}, isolation=BUBBLEWRAP, expect="no_reference_source"),
     Case("refused_attempts_in_a_loop", "a cell tries 300 times to open the reference, catching each refusal",
          extra_cells=_end("refused", REFUSED_IN_A_LOOP), cell=frozenset({"ok"}), max_restarts=0),
-    Case("grader_file_read", "word_embedding_forward opens grader/calibration.json (then computes correctly)",
+    Case("grader_file_read", "word_embedding_forward opens grader/assignments/rnn.calibration.json (then computes correctly)",
          replace={"word_embedding_forward": READ_THE_GRADER}, fails=frozenset({"word_embedding_forward"}),
          flagged=frozenset({"word_embedding_forward"}), message={"word_embedding_forward": "cannot be read"}),
     Case("reference_hunt_gc", "temporal_affine_forward searches gc.get_objects() for the reference",

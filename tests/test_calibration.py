@@ -8,7 +8,7 @@ from grader.assignments import calibrate
 
 
 def recorded():
-    return json.loads(assignments.CALIBRATION.read_text())
+    return json.loads(assignments.calibration_path("rnn").read_text())
 
 
 def test_calibration_is_recorded_with_enough_draws_and_margin():

@@ -149,7 +149,7 @@ def test_autograder_zip_content(tmp_path):
     assert {"setup.sh", "run_autograder", "grader_src/pyproject.toml",
             "grader_src/grader/export/gradescope.py",
             "grader_src/grader/sandbox/policy/edits.py", "grader_src/grader/assignments/rnn.toml",
-            "grader_src/grader/templates/report.html.j2", "grader_src/grader/assignments/calibration.json",
+            "grader_src/grader/templates/report.html.j2", "grader_src/grader/assignments/rnn.calibration.json",
             "grader_src/reference/rnn_layers.py", "grader_src/student_template/notebook/RNN_Captioning.ipynb",
             "grader_src/student_template/module/cs231n/rnn_layers.py"} <= names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or n.startswith(("grader_src/tests",

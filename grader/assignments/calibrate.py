@@ -41,9 +41,9 @@ def reference_namespace():
     return namespace
 
 
-def measure(draws, first_seed=0):
+def measure(draws, first_seed=0, assignment="rnn"):
     """Worst errors over ``draws`` hidden draws: ({(item, label): worst}, worst float32)."""
-    base = assignments.load("rnn")
+    base = assignments.load(assignment)
     settings = _Unbounded(base.name, base.title, base.raw, base.calibration)
     backend = LocalBackend(reference_namespace())
     numeric, float32 = defaultdict(float), 0.0
@@ -68,8 +68,8 @@ def measure(draws, first_seed=0):
     return dict(numeric), float32
 
 
-def calibration(draws):
-    numeric, float32 = measure(draws)
+def calibration(draws, assignment="rnn"):
+    numeric, float32 = measure(draws, assignment=assignment)
     table = defaultdict(dict)
     for (item, label), worst in sorted(numeric.items()):
         table[item][label] = {"worst": worst, "threshold": float("%.1e" % (worst * MARGIN))}
@@ -80,13 +80,15 @@ def calibration(draws):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=1000)
+    parser.add_argument("--assignment", default="rnn", help="a built-in assignment")
     args = parser.parse_args(argv)
-    result = calibration(args.draws)
-    tmp = str(assignments.CALIBRATION) + ".tmp"
+    result = calibration(args.draws, args.assignment)
+    path = assignments.calibration_path(args.assignment)
+    tmp = str(path) + ".tmp"
     with open(tmp, "w") as f:
         json.dump(result, f, indent=1, sort_keys=True)
-    os.replace(tmp, assignments.CALIBRATION)
-    print("wrote %s (%d draws)" % (assignments.CALIBRATION, args.draws))
+    os.replace(tmp, path)
+    print("wrote %s (%d draws)" % (path, args.draws))
 
 
 if __name__ == "__main__":
