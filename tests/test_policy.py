@@ -372,9 +372,9 @@ def test_apply_warn_penalty_zero_and_floor():
 
 # ---- settings ---------------------------------------------------------------------------
 
-def test_builtin_policy_warns_on_every_rule_with_the_builtin_template():
+def test_cs231n_has_no_course_rules_only_the_grader_access_warning():
     settings = assignments.load("rnn")
-    assert settings.policy == ALL_WARN
+    assert settings.policy == {**{r: "off" for r in policy.RULES}, "no-grader-access": "warn"}
     assert settings.policy_template is None
 
 
@@ -384,16 +384,18 @@ def test_course_toml_sets_actions_and_a_relative_template(tmp_path, course_toml)
     spec = course_toml('[policy]\nno-extra-imports = "zero"\noutputs-kept = 5\nno-grader-access = "off"\n'
                        'template = "templates/hw.ipynb"\n')
     settings = assignments.load(spec)
-    assert settings.policy == {"no-extra-imports": "zero", "edits-only-in-todo": "warn", "outputs-kept": 5.0,
-                               "recorded-outputs-match": "warn", "no-grader-access": "off"}
+    assert settings.policy == {"no-extra-imports": "zero", "edits-only-in-todo": "off", "outputs-kept": 5.0,
+                               "recorded-outputs-match": "off", "no-grader-access": "off"}
     assert settings.policy_template == (tmp_path / "templates" / "hw.ipynb").resolve()
 
 
-def test_rules_left_out_of_the_table_are_off(tmp_path):
+def test_a_toml_of_its_own_starts_from_the_defaults(tmp_path):
     path = tmp_path / "own.toml"
     text = (REPO / "grader" / "assignments" / "rnn.toml").read_text()
-    path.write_text(text.split("[policy]")[0] + '[policy]\nedits-only-in-todo = "zero"\n')
-    assert assignments.load(str(path)).policy == {**{r: "off" for r in policy.RULES}, "edits-only-in-todo": "zero"}
+    path.write_text(text + '[policy]\nedits-only-in-todo = "zero"\nno-grader-access = "off"\n')
+    settings = assignments.load(str(path))
+    assert settings.policy == {**{r: "off" for r in policy.RULES}, "edits-only-in-todo": "zero"}
+    assert settings.cell_timeout == 60 and settings.tolerance("float64") == 1e-9
 
 
 @pytest.mark.parametrize("line, message", [

@@ -44,8 +44,11 @@ def _read_toml(path):
         raise UsageError("cannot read %s: %s" % (path, exc)) from None
 
 
+DEFAULTS = "defaults"  # defaults.toml: what every built-in assignment starts from
+
+
 def builtin_names():
-    return sorted(p.stem for p in BUILTIN.glob("*.toml"))
+    return sorted(p.stem for p in BUILTIN.glob("*.toml") if p.stem != DEFAULTS)
 
 
 @dataclass
@@ -127,8 +130,7 @@ def load(spec="rnn"):
     if spec.endswith(".toml") or Path(spec).exists():
         raw = _read_toml(spec)
         base = raw.pop("extends", None)
-        if base is not None:
-            raw = _merge(_builtin(base), raw)
+        raw = _merge(_builtin(base) if base is not None else _read_toml(BUILTIN / ("%s.toml" % DEFAULTS)), raw)
     else:
         raw = _builtin(spec)
     _validate(raw, spec)
@@ -139,9 +141,9 @@ def load(spec="rnn"):
 
 def _builtin(name):
     path = BUILTIN / ("%s.toml" % name)
-    if not path.exists():
+    if name == DEFAULTS or not path.exists():
         raise UsageError("unknown assignment %r (known: %s; or give a .toml file)" % (name, ", ".join(builtin_names())))
-    return _read_toml(path)
+    return _merge(_read_toml(BUILTIN / ("%s.toml" % DEFAULTS)), _read_toml(path))
 
 
 def _validate(raw, spec):
