@@ -30,6 +30,11 @@ def student_template(form="notebook") -> Path:
     return _package("student_template") / form
 
 
+def template_file(relative) -> Path:
+    """A file under student_template/, named as an assignment's TOML names it."""
+    return _package("student_template") / relative
+
+
 def given_package() -> Path:
     """The template's ``cs231n/`` package: the given modules a submission may lack."""
     return student_template("module") / "cs231n"

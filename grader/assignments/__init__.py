@@ -15,7 +15,7 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 from ..errors import UsageError
-from ..resources import grader_path
+from ..resources import grader_path, template_file
 from . import items as item_tables
 from ..sandbox.policy import ACTIONS, RULES
 from ..sandbox.isolation import limits_from
@@ -108,6 +108,32 @@ class Settings:
         conf = self.raw.get("policy", {})
         return {rule: conf.get(rule, "off") if isinstance(conf.get(rule, "off"), str) else float(conf[rule])
                 for rule in RULES}
+
+    @property
+    def graded_files(self):
+        """Files of the module form that hold graded code (the rest is given)."""
+        return tuple(self.raw.get("graded_files", ()))
+
+    @property
+    def graded_functions(self):
+        """Every student function the items call, as "name" or "Class.method"."""
+        names = []
+        for item in self.items:
+            names += [*item.functions, *([item.name] if item.kind in ("model_loss", "sample") else [])]
+        return tuple(dict.fromkeys(names))
+
+    def form_of(self, files):
+        """``module`` when the submission holds a graded file, else ``notebook``."""
+        return "module" if set(self.graded_files) & set(files) and "module" in self.templates else "notebook"
+
+    @property
+    def templates(self):
+        """{form: the template notebook students receive}."""
+        return {form: template_file(path) for form, path in self.raw.get("templates", {}).items()}
+
+    def template(self, form):
+        """The notebook the course rules compare with: the TA's ``policy.template`` or the form's own."""
+        return self.policy_template or self.templates.get(form) or next(iter(self.templates.values()))
 
     @property
     def policy_template(self):

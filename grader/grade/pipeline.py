@@ -25,7 +25,6 @@ from ..assignments import Settings
 from ..check.judge import Judge
 from ..check.kinds import kind_of
 from ..errors import UsageError
-from ..resources import NOTEBOOK, student_template
 from ..results import score
 from ..results.schema import ItemResult, Results
 from ..sandbox import integrity
@@ -229,11 +228,11 @@ def score_items(grading):
 
 def apply_policy(grading):
     """The course rules, evaluated on the submission as handed in and applied to the items' points."""
-    form = "module" if "cs231n/rnn_layers.py" in grading.files else "notebook"
-    template = grading.settings.policy_template or student_template(form) / NOTEBOOK
-    grading.policy = policy.evaluate(grading.settings.policy, submitted=grading.submitted,
-                                     template=_read_notebook(template), outcomes=grading.outcomes, files=grading.files,
-                                     template_files=_package_files(template.parent), access=grading.access)
+    settings = grading.settings
+    grading.policy = policy.evaluate(
+        settings.policy, submitted=grading.submitted, template=settings.template(settings.form_of(grading.files)),
+        outcomes=grading.outcomes, files=grading.files, access=grading.access, graded_files=settings.graded_files,
+        graded=settings.graded_functions, neutralised=grading.neutralised)
     grading.score, grading.deduction = policy.apply(sum(i.score for i in grading.items), grading.policy)
 
 

@@ -9,7 +9,7 @@ from .schema import ItemResult
 
 ANSWER = re.compile(r"^\s*(\*\*|#+\s*)?\s*(your\s+)?answer\s*:?\s*(\*\*)?\s*:?", re.IGNORECASE)
 ANSWER_LINE = re.compile(r"^\s*(\*\*|#+\s*)?\s*(your\s+)?answer\s*:?", re.IGNORECASE | re.MULTILINE)
-QUESTION = re.compile(r"inline\s+question\s*(\d+)", re.IGNORECASE)
+QUESTION = re.compile(r"inline\s+question\s*(\d*)", re.IGNORECASE)  # unnumbered: question 1
 
 
 def item_result(item, settings, verdict, source=None, flags=()) -> ItemResult:
@@ -36,7 +36,7 @@ def manual_answers(nb):
         text = cell.source
         found = QUESTION.search(text)
         if found:
-            current, text = found.group(1), text[found.end():]
+            current, text = found.group(1) or "1", text[found.end():]
             line = ANSWER_LINE.search(text)
             if not line:
                 continue
