@@ -16,7 +16,7 @@ import pytest
 from grader import assignments
 from grader.assignments.calibrate import reference_namespace
 from grader.check.judge import Judge
-from grader.grade.probe import LocalBackend
+from grader.grade.probe import LocalBackend, ProbeReply, ReplyKind
 
 from bugs import BUGS
 from notebooks import template_sources
@@ -48,8 +48,10 @@ class MemoBackend:
         todo = {key: call for key, call in zip(keys, fields["calls"]) if key not in self.memo}
         if todo:
             reply = self.local.request("batch", timeout, calls=list(todo.values()))
-            self.memo.update(zip(todo, reply["results"]))
-        return {"results": [copy.deepcopy(self.memo[key]) for key in keys]}
+            if reply.kind is not ReplyKind.OK:
+                return reply
+            self.memo.update(zip(todo, reply.values["results"]))
+        return ProbeReply(ReplyKind.OK, {"results": [copy.deepcopy(self.memo[key]) for key in keys]})
 
 
 @functools.lru_cache(maxsize=None)
@@ -123,6 +125,7 @@ def sweep(name, items, expected, seeds, record_property):
     return wrong
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seeds", chunks(REFERENCE_SEEDS), ids=chunk_id)
 def test_reference_passes_every_item_on_every_seed(seeds, record_property):
     items = judged_items()
@@ -130,6 +133,7 @@ def test_reference_passes_every_item_on_every_seed(seeds, record_property):
     assert not wrong, "\n".join(wrong[:20])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seeds", chunks(BUG_SEEDS), ids=chunk_id)
 def test_untouched_template_is_not_implemented_on_every_seed(seeds, record_property):
     items = judged_items()
@@ -137,6 +141,7 @@ def test_untouched_template_is_not_implemented_on_every_seed(seeds, record_prope
     assert not wrong, "\n".join(wrong[:20])
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # bugs that divide by a fully masked row's 0
 @pytest.mark.parametrize("seeds", chunks(BUG_SEEDS), ids=chunk_id)
 @pytest.mark.parametrize("bug", SWEPT_BUGS, ids=lambda b: b.name)
