@@ -33,7 +33,9 @@ def _parser():
     p = _Parser(prog="grade", description="Grade CS231n 'Image Captioning with RNNs' notebooks.")
     p.add_argument("submissions", nargs="*", metavar="SUBMISSION",
                    help="a notebook (.ipynb), a folder holding one with its cs231n/ package, or a .zip")
-    p.add_argument("--assignment", default="rnn", help="built-in assignment name or a TOML file (default: rnn)")
+    p.add_argument("--assignment", help="built-in assignment name(s), comma-separated, or a TOML file (default:"
+                                        " recognised from the notebook; see --list-assignments)")
+    p.add_argument("--list-assignments", action="store_true", help="list the built-in assignments, and exit")
     p.add_argument("--out", default="reports", help="output folder (default: reports/)")
     p.add_argument("--json", action="store_true", help="print one results object per submission per line")
     p.add_argument("--public-only", action="store_true",
@@ -74,14 +76,17 @@ def _progress(message):
 
 def run(argv=None) -> int:
     args = _parser().parse_args(argv)
+    if args.list_assignments:
+        print("\n".join(assignments.listing()))
+        return 0
     if args.check_sandbox:
-        print("\n".join(sandbox.machine_report(assignments.load(args.assignment).raw.get("sandbox"))))
+        print("\n".join(sandbox.machine_report(assignments.load(args.assignment or "rnn").raw.get("sandbox"))))
         return 0
     if args.merge_manual:
         return _merge_manual(args)
     if args.gradescope_autograder:
         try:
-            path = gradescope.build_autograder(args.gradescope_autograder, args.assignment)
+            path = gradescope.build_autograder(args.gradescope_autograder, args.assignment or "rnn")
         except OSError as exc:
             raise UsageError("cannot write %s: %s" % (args.gradescope_autograder, exc.strerror or exc)) from None
         print("wrote %s: upload it on Gradescope's Configure Autograder page (Ubuntu 22.04 base image)" % path)
@@ -94,7 +99,6 @@ def run(argv=None) -> int:
         raise UsageError("--timeout must be a positive number of seconds")
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
-    settings = assignments.load(args.assignment).with_timeouts(cell=args.timeout)
     for path in args.submissions:
         if not Path(path).exists():
             raise UsageError("%s: no such file or folder" % path)
@@ -104,10 +108,32 @@ def run(argv=None) -> int:
     try:
         jobs, unrecognised, is_batch = batch.expand(args.submissions, staging)
         if is_batch or len(jobs) > 1:
-            return _grade_class(args, settings, jobs, unrecognised, roster)
-        return _grade_one(args, settings, jobs[0].staged)
+            return _grade_class(args, _class_settings(args, jobs), jobs, unrecognised, roster)
+        for settings in _settings_for(args, jobs[0].staged):
+            _grade_one(args, settings, jobs[0].staged)
+        return 0
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _settings_for(args, path):
+    """The assignments ``path`` is graded with: those named by --assignment, or the one its
+    notebook shows it is."""
+    if args.assignment:
+        names = args.assignment.split(",") if not args.assignment.endswith(".toml") else [args.assignment]
+        return [assignments.load(name).with_timeouts(cell=args.timeout) for name in names]
+    name, why = assignments.detect_for(path)
+    return [assignments.load(name, reason="recognised: " + why).with_timeouts(cell=args.timeout)]
+
+
+def _class_settings(args, jobs):
+    """One assignment for a whole class: --assignment, or the one its submissions show."""
+    if args.assignment and "," in args.assignment:
+        raise UsageError("a class is graded with one assignment at a time: run grade once per assignment")
+    if args.assignment:
+        return assignments.load(args.assignment).with_timeouts(cell=args.timeout)
+    name, why = assignments.detect_class([job.staged for job in jobs])
+    return assignments.load(name, reason="recognised: " + why).with_timeouts(cell=args.timeout)
 
 
 def _roster(path):
@@ -119,9 +145,11 @@ def _roster(path):
         raise UsageError("cannot read the roster %s: %s" % (path, exc)) from None
 
 
-def _grade_one(args, settings, path) -> int:
+def _grade_one(args, settings, path):
     results = grade(path, settings, seed=args.seed, public_only=args.public_only, progress=_progress,
                     hidden=(args.out,))
+    if args.assignment and len(args.assignment.split(",")) > 1 and not args.assignment.endswith(".toml"):
+        results["submission"] += "-" + settings.name  # one result per notebook, side by side
     try:
         folder = report.write_reports(results, Path(args.out))
     except OSError as exc:
@@ -133,7 +161,6 @@ def _grade_one(args, settings, path) -> int:
         print(report.summary(results, folder / "report.html"), file=sys.stderr)
     else:
         print(report.summary(results, folder / "report.html"), flush=True)
-    return 0
 
 
 def _grade_class(args, settings, jobs, unrecognised, roster) -> int:
@@ -144,7 +171,7 @@ def _grade_class(args, settings, jobs, unrecognised, roster) -> int:
         file=sys.stderr)
     echo = (lambda record: print(json.dumps(record), flush=True)) if args.json else None
     outcome = classroom.grade_class(
-        jobs, unrecognised, settings, args.assignment, out, workers=args.jobs, seed=args.seed,
+        jobs, unrecognised, settings, args.assignment or settings.name, out, workers=args.jobs, seed=args.seed,
         force=args.force, public_only=args.public_only, timeout=args.timeout, roster=roster,
         canvas_id=args.canvas_assignment_id, scheduler=args.scheduler, hidden=args.submissions,
         on_record=echo)
@@ -165,7 +192,7 @@ def _merge_manual(args) -> int:
     out = Path(args.out)
     updated = manual.merge_manual(out, args.merge_manual)
     _, info = classroom.reload(out)
-    settings = assignments.load(info.get("spec") or args.assignment)
+    settings = assignments.load(info.get("spec") or args.assignment or "rnn")
     classroom.rewrite_class_files(out, settings, _roster(args.roster), args.canvas_assignment_id)
     print("merged manual points for %d students into %s" % (len(updated), out))
     return 0

@@ -17,6 +17,8 @@ except ModuleNotFoundError:  # Python 3.10
 from ..errors import UsageError
 from ..resources import grader_path, template_file
 from . import items as item_tables
+from . import detect
+from .detect import name_pattern
 from ..sandbox.policy import ACTIONS, RULES
 from ..sandbox.isolation import limits_from
 
@@ -28,10 +30,14 @@ def calibration_path(name):
     return BUILTIN / ("%s.calibration.json" % name)
 
 
+WHOLE = ("templates", "detect")  # tables an extending TOML replaces rather than merges
+
+
 def _merge(base, override):
     out = dict(base)
     for key, value in override.items():
-        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        merge = isinstance(value, dict) and isinstance(out.get(key), dict) and key not in WHOLE
+        out[key] = _merge(out[key], value) if merge else value
     return out
 
 
@@ -57,6 +63,12 @@ class Settings:
     title: str
     raw: dict
     calibration: dict
+    reason: str = "given with --assignment"  # why this assignment grades the submission
+
+    @property
+    def notebook_pattern(self):
+        """Names of this assignment's notebook (its templates' names, give or take _ - and case)."""
+        return name_pattern(list(dict.fromkeys(path.stem for path in self.templates.values())))
 
     @property
     def items(self):
@@ -151,7 +163,7 @@ class Settings:
         return self
 
 
-def load(spec="rnn"):
+def load(spec="rnn", reason="given with --assignment"):
     """Settings from a built-in name or a TOML path; UsageError on anything wrong."""
     if spec.endswith(".toml") or Path(spec).exists():
         raw = _read_toml(spec)
@@ -162,14 +174,50 @@ def load(spec="rnn"):
     _validate(raw, spec)
     path = calibration_path(raw.get("calibration", raw.get("name", "")))
     calibration = json.loads(path.read_text()) if path.is_file() else {"numeric": {}, "float32": {}}
-    return Settings(raw.get("name", Path(spec).stem), raw.get("title", spec), raw, calibration)
+    return Settings(raw.get("name", Path(spec).stem), raw.get("title", spec), raw, calibration, reason)
+
+
+def detect_for(path):
+    """(built-in assignment, why) that the submission at ``path`` shows it is."""
+    return detect.choose(path, {name: _builtin(name) for name in builtin_names()})
+
+
+def detect_class(paths):
+    """(built-in assignment, why) for a class: the one its submissions show; UsageError when
+    they show several (submissions that show none are graded with the class's)."""
+    found = {}
+    for path in paths:
+        try:
+            name, _ = detect_for(path)
+        except UsageError:
+            continue
+        found[name] = found.get(name, 0) + 1
+    if len(found) != 1:
+        raise UsageError("cannot tell which assignment this class is (%s); give --assignment" % (
+            ", ".join("%d look like %s" % (n, name) for name, n in sorted(found.items())) or "none is recognised"))
+    name, count = found.popitem()
+    return name, "%d of %d submissions look like it" % (count, len(paths))
+
+
+def listing():
+    """Lines for ``grade --list-assignments``."""
+    lines = []
+    for name in builtin_names():
+        settings = load(name)
+        counted = [i for i in settings.items if i.kind != "manual"]
+        lines.append("%-8s %s: %d items, %g points%s" % (
+            name, settings.title, len(counted), sum(settings.points(i.name) for i in settings.items),
+            " (%s)" % ", ".join(sorted(settings.templates)) if settings.templates else ""))
+    return lines
 
 
 def _builtin(name):
     path = BUILTIN / ("%s.toml" % name)
     if name == DEFAULTS or not path.exists():
         raise UsageError("unknown assignment %r (known: %s; or give a .toml file)" % (name, ", ".join(builtin_names())))
-    return _merge(_read_toml(BUILTIN / ("%s.toml" % DEFAULTS)), _read_toml(path))
+    raw = _read_toml(path)
+    base = raw.pop("extends", None)  # a built-in may build on another
+    return _merge(_builtin(base) if base else _read_toml(BUILTIN / ("%s.toml" % DEFAULTS)), raw)
 
 
 def _validate(raw, spec):

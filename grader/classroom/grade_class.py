@@ -59,7 +59,7 @@ def grade_class(jobs, unrecognised, settings, spec, out: Path, *, workers=1, see
     started = time.time()
     outcome = Outcome(unrecognised=[{"path": str(u.path), "reason": u.reason} for u in unrecognised])
     grader = batch.grader_digest()
-    base = {"assignment": spec, "timeout": timeout, "seed": seed, "public_only": public_only,
+    base = {"assignment": spec, "reason": settings.reason, "timeout": timeout, "seed": seed, "public_only": public_only,
             "hidden": [str(out), *map(str, hidden)]}
     info = {"seed": seed, "assignment": settings.name, "spec": spec, "title": settings.title, "started": started,
             "unrecognised": outcome.unrecognised,

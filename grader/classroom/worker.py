@@ -38,7 +38,8 @@ def grade_spec(spec) -> dict:
     """{"results": ...} or {"error": ...} for one job spec; never raises for a bad submission.
     ``cache`` says whether the outcome is the submission's own (not a grader failure)."""
     try:
-        settings = assignments.load(spec["assignment"]).with_timeouts(cell=spec.get("timeout"))
+        settings = assignments.load(spec["assignment"], spec.get("reason", "given with --assignment")).with_timeouts(
+            cell=spec.get("timeout"))
         results = grade(spec["path"], settings, seed=spec["seed"], public_only=spec.get("public_only", False),
                         hidden=tuple(spec.get("hidden", ())))
         return {"results": results, "cache": True}

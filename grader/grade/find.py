@@ -45,12 +45,12 @@ def _check_notebook(path: Path):
         raise UsageError("%s is not a Jupyter notebook: no list of cells" % path)
 
 
-def _pick_notebook(folder: Path) -> Path:
+def _pick_notebook(folder: Path, pattern=NOTEBOOK_NAME) -> Path:
     notebooks = sorted(p for p in folder.rglob("*.ipynb")
                        if not any(part in SKIP_DIRS for part in p.relative_to(folder).parts))
     if not notebooks:
         raise UsageError("%s holds no .ipynb notebook" % folder)
-    named = [p for p in notebooks if NOTEBOOK_NAME.search(p.name)]
+    named = [p for p in notebooks if pattern.search(p.name)]
     if named:
         return min(named, key=lambda p: (len(p.relative_to(folder).parts), len(p.name)))
     for p in notebooks:
@@ -93,8 +93,9 @@ def extract(zip_path: Path, dest: Path):
         raise UsageError("%s is not a valid zip file" % zip_path) from None
 
 
-def find(path, work_root: Path) -> Submission:
-    """Copy ``path`` into ``work_root`` and locate its notebook."""
+def find(path, work_root: Path, pattern=NOTEBOOK_NAME) -> Submission:
+    """Copy ``path`` into ``work_root`` and locate its notebook: the one named like ``pattern``
+    (the assignment's notebook), else one that defines the assignment's code."""
     path = Path(path)
     if not path.exists():
         raise UsageError("%s: no such file or folder" % path)
@@ -114,6 +115,6 @@ def find(path, work_root: Path) -> Submission:
             copy_folder(beside, copy_root / "cs231n", root=path.parent)
     else:
         raise UsageError("%s is not a notebook (.ipynb), a folder or a .zip" % path)
-    notebook = _pick_notebook(copy_root)
+    notebook = _pick_notebook(copy_root, pattern)
     _check_notebook(notebook)
     return Submission(sid, path, notebook.parent, notebook)

@@ -138,7 +138,7 @@ def find_submission(grading):
     """Copy the submission to a private work folder; keep its notebook and package as handed in."""
     grading.work_root = Path(tempfile.mkdtemp(prefix="grade-"))
     grading.cleanup.callback(shutil.rmtree, grading.work_root, ignore_errors=True)
-    grading.submission = finder.find(grading.path, grading.work_root)
+    grading.submission = finder.find(grading.path, grading.work_root, grading.settings.notebook_pattern)
     grading.submitted = _read_notebook(grading.submission.notebook)
     grading.files = _package_files(grading.submission.workdir)
 
@@ -291,7 +291,8 @@ def _execution_summary(grading):
     return {"cells": cells, "neutralised": {str(k): v for k, v in grading.neutralised.items()},
             "kernel_restarts": grading.session.restarts, "errors": sum(1 for o in grading.outcomes if o.status != "ok"),
             "python2": grading.python2, "supplied": grading.supplied, "timings": grading.timings,
-            "sandbox": dict(grading.box.describe(), python=grading.session.interpreter), "graded": graded}
+            "sandbox": dict(grading.box.describe(), python=grading.session.interpreter), "graded": graded,
+            "assignment": {"name": grading.settings.name, "why": grading.settings.reason}}
 
 
 def _without_failing_imports(source, outcome):
