@@ -198,6 +198,8 @@ def test_a_broken_cs7353_rule_zeroes_the_score(tmp_path):
     broken = [r for r in results["policy"] if not r["passed"]]
     assert [r["rule"] for r in broken] == ["no-extra-imports"] and broken[0]["action"] == "zero"
     assert results["score"] == 0
+    html = (tmp_path / "out" / results["submission"] / "report.html").read_text()
+    assert html.index("Course rule no-extra-imports broken: score set to 0") < html.index("<h2>Items</h2>")
 
 
 def test_the_demo_is_recognised_as_rnn():

@@ -69,6 +69,10 @@ def summary(results, report_path=None) -> str:
         results["submission"], results["score"], results["automatic_max_score"],
         " (+%g manual, for the TA)" % manual if manual else "",
         " - public checks only" if results["public_only"] else "", results["seed"], results["elapsed_s"])]
+    broken = [rule for rule in results.get("policy", []) if not rule["passed"]]
+    zeroing = [rule for rule in broken if rule.get("action") == "zero"]  # the point of the result: first
+    for rule in zeroing + [rule for rule in broken if rule not in zeroing]:
+        lines.append("  rule %s broken (%s): %s" % (rule["rule"], consequence(rule), rule["message"]))
     width = max(len(i["name"]) for i in results["items"]) if results["items"] else 10
     for item in results["items"]:
         lines.append("  %-7s %-*s %5g/%g" % (Status(item["status"]).symbol, width, item["name"], item["score"],
@@ -80,9 +84,6 @@ def summary(results, report_path=None) -> str:
             lines.append("            hint: " + item["hint"])
     if results.get("skipped"):
         lines.append("  not run in this pre-check: %s" % ", ".join(results["skipped"]))
-    for rule in results.get("policy", []):
-        if not rule["passed"]:
-            lines.append("  rule %s broken (%s): %s" % (rule["rule"], consequence(rule), rule["message"]))
     supplied = results["execution"].get("supplied")
     if supplied:
         lines.append("  given files supplied by the grader: %s" % ", ".join(supplied))
