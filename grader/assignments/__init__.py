@@ -30,7 +30,7 @@ def calibration_path(name):
     return BUILTIN / ("%s.calibration.json" % name)
 
 
-WHOLE = ("templates", "detect")  # tables an extending TOML replaces rather than merges
+WHOLE = ("templates", "detect", "solver", "model")  # tables an extending TOML replaces, not merges
 
 
 def _merge(base, override):
@@ -120,6 +120,25 @@ class Settings:
         conf = self.raw.get("policy", {})
         return {rule: conf.get(rule, "off") if isinstance(conf.get(rule, "off"), str) else float(conf[rule])
                 for rule in RULES}
+
+    @property
+    def probe_extensions(self):
+        """Modules added to the kernel probe for this assignment (``kernel_probe_torch``)."""
+        return tuple(self.raw.get("probe", {}).get("extensions", ()))
+
+    def op(self, name):
+        """The probe operation that does ``name``'s job here (``torch_sample`` for ``model_sample``)."""
+        return self.raw.get("probe", {}).get("ops", {}).get(name, name)
+
+    @property
+    def reference_layers(self):
+        """The reference module whose functions stand in for a student's failed ones."""
+        return self.raw.get("probe", {}).get("reference", "rnn_layers")
+
+    def local_backend(self, namespace):
+        """The in-process probe on ``namespace`` (the reference, tests, calibration)."""
+        from ..grade.probe import LocalBackend
+        return LocalBackend(namespace, self.probe_extensions, self.reference_layers)
 
     @property
     def graded_files(self):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-KINDS = ("layer", "model_loss", "sample", "overfit", "manual")
+KINDS = ("layer", "autograd_layer", "model_loss", "sample", "overfit", "manual")
 MODEL_KINDS = ("model_loss", "sample", "overfit")
 
 
@@ -44,7 +44,7 @@ def from_table(name, conf, layer_functions=()):
     kind = conf.get("kind")
     if kind not in KINDS:
         raise ValueError("items.%s.kind must be one of %s" % (name, ", ".join(KINDS)))
-    if kind == "layer" and not isinstance(conf.get("forward"), str):
+    if kind in ("layer", "autograd_layer") and not isinstance(conf.get("forward"), str):
         raise ValueError("items.%s: a %s item names its forward function" % (name, kind))
     deps = conf.get("deps", list(layer_functions) if kind in MODEL_KINDS else [])
     return Item(name, kind, conf.get("forward"), conf.get("backward"), tuple(conf.get("outputs", ())),
@@ -56,12 +56,21 @@ def from_table(name, conf, layer_functions=()):
 def build(tables):
     """Items from the ``[items]`` table, in order; a backward item without ``inputs`` takes
     those of the item of its forward."""
-    layer_functions = [f for conf in tables.values() if conf.get("kind") == "layer"
+    layer_functions = [f for conf in tables.values() if conf.get("kind") in ("layer", "autograd_layer")
                        for f in (conf.get("forward"), conf.get("backward")) if f]
-    items = [from_table(name, conf, dict.fromkeys(layer_functions)) for name, conf in tables.items()]
+    items = [from_table(name, _with_public_from(conf, tables), dict.fromkeys(layer_functions))
+             for name, conf in tables.items()]
     by_forward = {i.forward: i for i in items if i.inputs and i.forward}
     return [_with_inputs(i, by_forward.get(i.forward)) if not i.inputs and i.forward in by_forward else i
             for i in items]
+
+
+def _with_public_from(conf, tables):
+    """``public_from = [items]``: the public cases of those items (an autograd item checks
+    both the forward's cell and the gradient check's cell of the NumPy version)."""
+    if "public_from" not in conf:
+        return conf
+    return dict(conf, public=[case for name in conf["public_from"] for case in tables[name].get("public", [])])
 
 
 def _with_inputs(item, source):

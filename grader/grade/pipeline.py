@@ -161,7 +161,8 @@ def start_kernel(grading):
                          programs=grading.box.level == "bubblewrap")
     for setup in (guard, KERNEL_SETUP):
         grading.session.run(setup, grading.settings.cell_timeout)
-    grading.backend = KernelBackend(grading.session)
+    grading.backend = KernelBackend(grading.session, grading.settings.probe_extensions,
+                                    grading.settings.reference_layers)
 
 
 def supply_given_modules(grading):
@@ -186,7 +187,7 @@ def judge_items(grading):
     for item in grading.settings.items:
         if item.kind == "manual":
             continue
-        if grading.public_only and item.kind == "overfit":
+        if grading.public_only and not kind_of(item).has_public(item):
             grading.skipped.append(item.name)
             continue
         grading.say("checking %s" % item.name)

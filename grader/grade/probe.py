@@ -12,6 +12,7 @@ import ast
 import functools
 import json
 import secrets
+import types
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -25,33 +26,36 @@ from . import kernel_probe
 from .execute import UNREADABLE_ENAME
 from .kernel_probe import MIME, PLAIN_KEYS, decode, encode
 
-REFERENCE_MODULES = ("rnn_layers", "optim", "coco_utils", "captioning_solver")
+LAYER_MODULES = ("rnn_layers", "rnn_layers_pytorch")  # the reference's layers, NumPy or PyTorch
+GIVEN_MODULES = ("optim", "coco_utils", "captioning_solver")
 GIVEN_FUNCTIONS = ("affine_forward", "affine_backward", "sigmoid")  # students receive these
 PROBE_NAME = "_cs231n_grader_probe"
 # What each of a reply's plain fields must be; anything else is a damaged reply.
 
 
 @functools.lru_cache(maxsize=None)
-def _reference_files():
-    return tuple((name, reference_source(name)) for name in REFERENCE_MODULES)
+@functools.lru_cache(maxsize=None)
+def _reference_files(layers):
+    return tuple((name, reference_source(name)) for name in (layers, *GIVEN_MODULES))
 
 
-def reference_sources():
-    """Source of the grader's modules that may stand in for a student's (in-process use)."""
-    return dict(_reference_files())
+def reference_sources(layers="rnn_layers"):
+    """Source of the grader's modules that may stand in for a student's (in-process use):
+    the ``layers`` module of the reference first, so its functions are the ones found."""
+    return dict(_reference_files(layers))
 
 
-def kernel_reference(needed):
+def kernel_reference(needed, layers="rnn_layers"):
     """The reference a kernel may hold for one request: the given modules, and of the graded
     functions only ``needed`` and those they call. The reference of a function being graded
     never enters the student's kernel, so student code cannot find it there."""
-    return dict(_kernel_reference(tuple(sorted(set(needed)))))
+    return dict(_kernel_reference(tuple(sorted(set(needed))), layers))
 
 
 @functools.lru_cache(maxsize=128)
-def _kernel_reference(needed):
-    sources = reference_sources()
-    tree = parse(sources["rnn_layers"])
+def _kernel_reference(needed, layers):
+    sources = reference_sources(layers)
+    tree = parse(sources[layers])
     functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
     keep, todo = set(GIVEN_FUNCTIONS), [n for n in needed if n in functions]
     while todo:
@@ -60,7 +64,7 @@ def _kernel_reference(needed):
             keep.add(name)
             todo.extend(n.id for n in ast.walk(functions[name]) if isinstance(n, ast.Name) and n.id in functions)
     tree.body = [node for node in tree.body if not isinstance(node, ast.FunctionDef) or node.name in keep]
-    sources["rnn_layers"] = ast.unparse(tree)
+    sources[layers] = ast.unparse(tree)
     return tuple(sources.items())
 
 
@@ -151,7 +155,9 @@ def _reply_keys(op, fields):
     """The values every successful reply to ``op`` carries."""
     keys = {"layer": ["forward"], "model_loss": ["loss", "grads"], "model_sample": ["captions"],
             "overfit": ["loss_history", "train_seconds"], "resolve": ["found"], "import_check": ["import_errors"],
-            "batch": ["results"]}[op]
+            "batch": ["results"], "autograd_layer": ["forward", "grads", "unreached"],
+            "autograd_model_loss": ["loss", "grads", "unreached"], "torch_sample": ["captions"],
+            "torch_overfit": ["loss_history", "train_seconds"]}[op]
     if op == "layer" and fields.get("backward"):
         keys.append("backward")
     if fields.get("perturb"):
@@ -167,7 +173,7 @@ def _check_containers(op, fields, values):
             raise DamagedReply("%s is not a list" % key)
     if fields.get("perturb"):
         perturbed, perturb = values["perturbed"], fields["perturb"]
-        if op == "layer":
+        if op in ("layer", "autograd_layer"):
             ok = isinstance(perturbed, list) and len(perturbed) == len(perturb["wrt"]) and all(map(_pair, perturbed))
         else:
             ok = isinstance(perturbed, dict) and all(_pair(perturbed.get(name), flat=True)
@@ -175,7 +181,7 @@ def _check_containers(op, fields, values):
         if not ok:
             raise DamagedReply("the outputs for nudged inputs are not what the probe sends")
     history = values.get("loss_history")
-    if op == "overfit" and not (_floats(history) and history.ndim and isinstance(values["train_seconds"], float)):
+    if op in ("overfit", "torch_overfit") and not (_floats(history) and history.ndim and isinstance(values["train_seconds"], float)):
         raise DamagedReply("the training record is not what the probe sends")
 
 
@@ -223,17 +229,20 @@ def _place(info):
 class KernelBackend:
     """Sends probe requests to a live ``KernelSession``; reinstalls after restarts."""
 
-    def __init__(self, session):
+    def __init__(self, session, extensions=(), layers="rnn_layers"):
         self.session = session
+        self.extensions = tuple(extensions)
+        self.layers = layers
         self._installed_at = None
 
     def _install(self):
-        source = Path(kernel_probe.__file__).read_text()
+        sources = "".join("exec(compile(%r, '<grader probe>', 'exec'), vars(_m))\n" % source
+                          for source in probe_sources(self.extensions))
         code = ("import types as _t\n"
                 "_m = _t.ModuleType('_cs231n_grader_probe_module')\n"
-                "exec(compile(%r, '<grader probe>', 'exec'), vars(_m))\n"
+                "%s"
                 "%s = _m.Probe()\n"
-                "del _t, _m\n") % (source, PROBE_NAME)
+                "del _t, _m\n") % (sources, PROBE_NAME)
         outcome = self.session.run(code, timeout=60, record=False)
         if outcome.status != "ok":
             raise ProbeUnavailable("could not install the probe in the kernel: %s %s" % (outcome.ename, outcome.evalue))
@@ -251,7 +260,9 @@ class KernelBackend:
             except ProbeUnavailable as exc:  # the notebook left a kernel that cannot run the probe
                 return ProbeReply(ReplyKind.ERROR, raised=Raised("probe", "ProbeUnavailable", str(exc)))
         nonce = secrets.token_hex(8)
-        text = json.dumps(encode(dict(fields, op=op, nonce=nonce, reference=kernel_reference(_needed(fields)))))
+        given = fields.pop("given_modules", {})  # given files the operation runs (a course's own solver)
+        reference = {**kernel_reference(_needed(fields), self.layers), **given}
+        text = json.dumps(encode(dict(fields, op=op, nonce=nonce, reference=reference)))
         outcome = self.session.run("%s.run(%r)" % (PROBE_NAME, text), timeout=timeout, record=False)
         if outcome.status == "dead" and outcome.ename == UNREADABLE_ENAME:  # the notebook garbled the messages
             return ProbeReply(ReplyKind.ERROR, raised=Raised("probe", outcome.ename, outcome.evalue, ""))
@@ -281,19 +292,42 @@ def _result(outputs, nonce):
     return None
 
 
-class LocalBackend:
-    """Runs probe operations in this process on the functions in ``namespace``."""
+def probe_sources(extensions=()):
+    """Source of the kernel probe and of its ``extensions`` (modules of this package, e.g.
+    ``kernel_probe_torch``), executed in that order in one namespace."""
+    return [Path(kernel_probe.__file__).read_text(),
+            *(Path(kernel_probe.__file__).with_name(name + ".py").read_text() for name in extensions)]
 
-    def __init__(self, namespace):
-        self.namespace = namespace
-        self.reference = kernel_probe.Reference(reference_sources())
+
+@functools.lru_cache(maxsize=None)
+def _probe_module(extensions):
+    """The probe with ``extensions`` as a module of its own (the plain probe is kernel_probe)."""
+    if not extensions:
+        return kernel_probe
+    module = types.ModuleType("_cs231n_grader_probe_" + "_".join(extensions))
+    for source in probe_sources(extensions):
+        exec(compile(source, "<grader probe>", "exec"), vars(module))
+    return module
+
+
+class LocalBackend:
+    """Runs probe operations in this process on the functions in ``namespace`` (a dict, or a
+    list of dicts searched in order, as the notebook's and the cs231n modules' are)."""
+
+    def __init__(self, namespace, extensions=(), layers="rnn_layers"):
+        self.namespaces = namespace if isinstance(namespace, list) else [namespace]
+        self.probe = _probe_module(tuple(extensions))
+        self.sources = reference_sources(layers)
+        self.reference = self.probe.Reference(self.sources)
 
     def request(self, op, timeout, **fields) -> ProbeReply:
+        given = fields.pop("given_modules", {})
+        reference = self.probe.Reference({**self.sources, **given}) if given else self.reference
         req = decode(json.loads(json.dumps(encode(dict(fields, op=op)))))
-        kernel_probe.LOCAL_NAMESPACES = [self.namespace]
+        self.probe.LOCAL_NAMESPACES = list(self.namespaces)
         try:
-            result = kernel_probe.OPS[op](req, self.reference)
+            result = self.probe.OPS[op](req, reference)
         finally:
-            kernel_probe.LOCAL_NAMESPACES = None
+            self.probe.LOCAL_NAMESPACES = None
         return read_reply(op, fields, {k: v if k in PLAIN_KEYS else decode(json.loads(json.dumps(encode(v))))
                                        for k, v in result.items()})

@@ -39,6 +39,10 @@ class Kind:
     def graded_function(self, item):
         return item.conf.get("function", item.name)
 
+    def has_public(self, item):
+        """Whether the item has checks of the notebook's own (run by the student's pre-check)."""
+        return bool(item.public)
+
 
 class Manual(Kind):
     """Read by the TA: the answer is collected from the notebook, nothing is probed."""

@@ -9,6 +9,7 @@ import numpy as np
 from reference.captioning_rnn import CaptioningRNN
 
 from ...errors import MalformedValue
+from ...resources import template_file
 from ...grade.kernel_probe import perturb_params
 from .. import cases as C
 from ..compare import CheckResult, compare, describe, norm_error, numeric_gradient
@@ -67,7 +68,8 @@ class ModelLoss(Kind):
             numeric = case.dtype == "float64" and (case.extra.get("check") == "gradient" or case.visibility == "hidden")
             fields = dict(model_fields(case, judge.settings.cell_type), patch=patch,
                           perturb={"h": h, "params": sorted(case.extra["params"])} if numeric else None)
-            jobs.append(("model_loss", fields, partial(self._check, judge, item, case, verdict, numeric, h)))
+            jobs.append((judge.settings.op("model_loss"), fields,
+                         partial(self._check, judge, item, case, verdict, numeric, h)))
         judge.run(verdict, jobs)
 
     def _check(self, judge, item, case, verdict, numeric, h, result):
@@ -118,6 +120,9 @@ class Sample(Kind):
 
     name = "sample"
 
+    def has_public(self, item):
+        return True  # a notebook-sized model with the default max_length
+
     def judge(self, judge, item, verdict):
         """Replay every case; "not implemented" only when every output is the template's (<NULL>
         everywhere) and greedy decoding disagrees somewhere: <NULL> can be the right word."""
@@ -125,7 +130,8 @@ class Sample(Kind):
         patch = judge.substitutes(item)
         cases = C.sample_cases(judge.rng(item), judge.public_only, cell_type)
         untouched = []
-        jobs = [("model_sample", dict(model_fields(case, cell_type), patch=patch, max_length=case.extra["max_length"]),
+        jobs = [(judge.settings.op("model_sample"),
+                 dict(model_fields(case, cell_type), patch=patch, max_length=case.extra["max_length"]),
                  partial(self._check, case, verdict, untouched, cell_type)) for case in cases]
         judge.run(verdict, jobs)
         if len(untouched) == len(cases) and all(untouched) and not all(c.passed for c in verdict.checks):
@@ -144,6 +150,9 @@ class Overfit(Kind):
 
     name = "overfit"
 
+    def has_public(self, item):
+        return False  # training is too long for a pre-check
+
     def graded_function(self, item):
         return None
 
@@ -157,7 +166,10 @@ class Overfit(Kind):
         model = dict(item.conf.get("model", {}), cell_type=judge.settings.cell_type)
         request = overfit_request(judge.seed, model, item.conf.get("solver", {}))
         request["patch"] = judge.substitutes(item)
-        result = judge.call(verdict, "overfit", timeout=judge.settings.overfit_timeout, **request)
+        if "solver_module" in item.conf:  # the course's own solver, a given file of its template
+            path = template_file(item.conf["solver_module"])
+            request["given_modules"] = {path.stem: path.read_text()}
+        result = judge.call(verdict, judge.settings.op("overfit"), timeout=judge.settings.overfit_timeout, **request)
         if result is None:
             return
         history = result["loss_history"]

@@ -1,0 +1,86 @@
+"""Autograd layer items (the PyTorch version): the student writes the forward only, on
+tensors; autograd gives the gradients. The kernel back-propagates the grader's upstream
+gradient through the student's forward; the NumPy reference's forward values and its
+hand-written backward are the expected values, so the grader's process needs no torch."""
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from ...grade.kernel_probe import as_tuple, fresh
+from .. import cases as C
+from ..compare import CheckResult, compare
+from .base import Kind
+from .layer import _untouched, reference
+
+
+def expected(item, args, upstream):
+    """(the reference's outputs, its gradients of the ``wrt`` args, in ``wrt``'s order) on
+    float64 ``args``."""
+    out = as_tuple(reference(item.forward)(*fresh(args)))
+    if not item.returns_cache:  # a loss that returns its own gradient: (loss, dx)
+        return list(out[:len(item.outputs)]), list(out[len(item.outputs):])
+    grads = as_tuple(reference(item.conf["reference_backward"])(*upstream, out[-1]))
+    return list(out[:-1]), list(grads)  # a backward returns the gradients of the wrt args, in order
+
+
+def expected_values(item, args):
+    """The reference's outputs alone, for a case with no upstream gradient."""
+    out = as_tuple(reference(item.forward)(*fresh(args)))
+    return list(out[:-1] if item.returns_cache else out[:len(item.outputs)])
+
+
+class AutogradLayer(Kind):
+    name = "autograd_layer"
+
+    def graded_function(self, item):
+        return item.forward
+
+    def judge(self, judge, item, verdict):
+        cases = C.public_cases(item)
+        if not judge.public_only:
+            cases += C.hidden_cases(item, judge.rng(item))
+        patch = judge.substitutes(item)
+        if patch:
+            verdict.notes.append("graded with the grader's %s in place of yours (they failed their own items)"
+                                 % ", ".join(sorted(set(patch))))
+        jobs = []
+        for case in cases:
+            # a case without upstream gradients (the notebook's forward check) checks values only
+            graded = bool(case.upstream) or not item.returns_cache
+            fields = dict(forward=item.forward, args=fresh(case.args), wrt=list(item.wrt) if graded else [],
+                          outputs=len(item.outputs), upstream=case.upstream if item.returns_cache else None,
+                          scalar=not item.returns_cache, patch=patch)
+            jobs.append(("autograd_layer", fields, partial(self._check, judge, item, case, verdict)))
+        judge.run(verdict, jobs)
+
+    def _check(self, judge, item, case, verdict, result):
+        actual = result.get("forward")
+        if actual is None or _untouched(actual):
+            verdict.flag("not_implemented", "%s returned None (the template is untouched)" % item.forward)
+            return
+        as64 = [a.astype(np.float64) if a.dtype.kind == "f" else a for a in case.args]
+        up64 = [u.astype(np.float64) for u in case.upstream or ()]
+        outputs, grads = expected(item, as64, up64) if up64 or not item.returns_cache else (
+            expected_values(item, as64), [])
+        public = case.visibility == "public"
+        for label, got, want in zip(item.outputs, actual, outputs):
+            metric, threshold = ("rel_error", judge.settings.threshold(item.name, label)) if public else \
+                ("norm_error", judge.settings.tolerance(case.dtype))
+            verdict.checks.append(compare("%s: %s vs reference" % (case.name, label), got, want, metric=metric,
+                                          threshold=threshold, visibility=case.visibility, label=label,
+                                          hint=item.hint(label), input_dtype=case.dtype))
+        unreached = set(result.get("unreached") or ())
+        labels = item.conf.get("gradients", ["d%d" % i for i in item.wrt])
+        for label, index, got, want in zip(labels, item.wrt, result.get("grads") or [], grads):
+            name = "%s: %s (autograd) vs reference" % (case.name, label)
+            if index in unreached:
+                verdict.checks.append(CheckResult(name, "gradient", case.visibility, "", None, None, False, (
+                    "no gradient reached argument %d of %s: its graph was cut (.numpy(), .detach(), .data, "
+                    "a new tensor built from values, or .item())" % (index, item.forward))))
+                continue
+            verdict.checks.append(compare(name, got, want, metric="norm_error",
+                                          threshold=judge.settings.tolerance(case.dtype), kind="gradient",
+                                          visibility=case.visibility, label=label, hint=item.hint(label),
+                                          input_dtype=case.dtype))
