@@ -121,9 +121,9 @@ def _settings_for(args, path):
     notebook shows it is."""
     if args.assignment:
         names = args.assignment.split(",") if not args.assignment.endswith(".toml") else [args.assignment]
-        return [assignments.load(name).with_timeouts(cell=args.timeout) for name in names]
+        return [assignments.load(name).with_timeouts(cell=args.timeout).check_requirements() for name in names]
     name, why = assignments.detect_for(path)
-    return [assignments.load(name, reason="recognised: " + why).with_timeouts(cell=args.timeout)]
+    return [assignments.load(name, reason="recognised: " + why).with_timeouts(cell=args.timeout).check_requirements()]
 
 
 def _class_settings(args, jobs):
@@ -131,9 +131,9 @@ def _class_settings(args, jobs):
     if args.assignment and "," in args.assignment:
         raise UsageError("a class is graded with one assignment at a time: run grade once per assignment")
     if args.assignment:
-        return assignments.load(args.assignment).with_timeouts(cell=args.timeout)
+        return assignments.load(args.assignment).with_timeouts(cell=args.timeout).check_requirements()
     name, why = assignments.detect_class([job.staged for job in jobs])
-    return assignments.load(name, reason="recognised: " + why).with_timeouts(cell=args.timeout)
+    return assignments.load(name, reason="recognised: " + why).with_timeouts(cell=args.timeout).check_requirements()
 
 
 def _roster(path):

@@ -204,3 +204,10 @@ def test_a_broken_cs7353_rule_zeroes_the_score(tmp_path):
 
 def test_the_demo_is_recognised_as_rnn():
     assert assignments.detect_for(notebooks.REPO / "grader" / "demo" / "demo.ipynb")[0] == "rnn"
+
+
+def test_a_missing_requirement_is_one_line_saying_how_to_install_it(monkeypatch):
+    settings = assignments.load("rnn-pytorch")
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
+    with pytest.raises(UsageError, match=r"needs torch in the grader's Python: pip install 'cs231n-rnn-grader\[torch\]'"):
+        settings.check_requirements()

@@ -5,6 +5,7 @@ which may ``extends`` a built-in one and override any key.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +121,15 @@ class Settings:
         conf = self.raw.get("policy", {})
         return {rule: conf.get(rule, "off") if isinstance(conf.get(rule, "off"), str) else float(conf[rule])
                 for rule in RULES}
+
+    def check_requirements(self):
+        """UsageError, in one line, when a package the assignment's kernels need is missing."""
+        missing = [name for name in self.raw.get("requires", []) if importlib.util.find_spec(name) is None]
+        if missing:
+            raise UsageError("the %s assignment needs %s in the grader's Python: pip install "
+                             "'cs231n-rnn-grader[%s]' (a CPU build: pip install torch --index-url "
+                             "https://download.pytorch.org/whl/cpu)" % (self.name, ", ".join(missing), missing[0]))
+        return self
 
     @property
     def probe_extensions(self):
