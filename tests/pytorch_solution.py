@@ -15,6 +15,8 @@ import itertools
 import sys
 from pathlib import Path
 
+import notebooks
+
 LAYERS = ('rnn_step_forward', 'rnn_forward', 'word_embedding_forward', 'lstm_step_forward',
           'lstm_forward', 'temporal_affine_forward', 'temporal_softmax_loss')
 MODEL = ('CaptioningRNN.loss', 'CaptioningRNN.sample')
@@ -113,3 +115,20 @@ def load(folder) -> dict:
     namespace['CaptioningSolverPytorch'] = solver.CaptioningSolverPytorch
     namespace['CaptioningRNN'] = classifier.CaptioningRNN
     return namespace
+
+
+def namespaces(tmp_path, replace=None, solutions=SOURCES):
+    """The namespaces student code lives in (the notebook's, the cs231n modules'), its package
+    imported as ``cs231n`` as in the kernel, so the grader's stand-ins replace functions where
+    the student's code calls them."""
+    folder = notebooks.build_submission("module", tmp_path, solutions=solutions, replace=replace,
+                                        template=notebooks.PYTORCH_TEMPLATE)
+    for name in [m for m in sys.modules if m == "cs231n" or m.startswith("cs231n.")]:
+        del sys.modules[name]
+    sys.path.insert(0, str(folder))
+    try:
+        layers = importlib.import_module("cs231n.rnn_layers_pytorch")
+        model = importlib.import_module("cs231n.classifiers.rnn_pytorch")
+    finally:
+        sys.path.remove(str(folder))
+    return [{"CaptioningRNN": model.CaptioningRNN}, vars(layers), vars(model)]

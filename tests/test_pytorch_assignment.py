@@ -1,7 +1,6 @@
 """The rnn-pytorch assignment judged in-process (no kernel): the solved template passes
 every item, each catalogued PyTorch mistake loses exactly its item, the untouched template
 is not implemented; and graded end to end, the notebook as the seed has it."""
-import importlib
 import json
 import subprocess
 import sys
@@ -28,23 +27,6 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-def namespace(tmp_path, replace=None, solutions=pytorch_solution.SOURCES):
-    """The namespaces student code lives in (the notebook's, the cs231n modules'), its package
-    imported as ``cs231n`` as in the kernel, so the grader's stand-ins replace functions where
-    the student's code calls them."""
-    folder = notebooks.build_submission("module", tmp_path, solutions=solutions, replace=replace,
-                                        template=notebooks.PYTORCH_TEMPLATE)
-    for name in [m for m in sys.modules if m == "cs231n" or m.startswith("cs231n.")]:
-        del sys.modules[name]
-    sys.path.insert(0, str(folder))
-    try:
-        layers = importlib.import_module("cs231n.rnn_layers_pytorch")
-        model = importlib.import_module("cs231n.classifiers.rnn_pytorch")
-    finally:
-        sys.path.remove(str(folder))
-    return [{"CaptioningRNN": model.CaptioningRNN}, vars(layers), vars(model)]
-
-
 def statuses(ns, seed=3):
     judge = Judge(SETTINGS.local_backend(ns), SETTINGS, seed)
     return {item.name: judge.judge(item) for item in SETTINGS.items if item.kind in JUDGED}
@@ -52,28 +34,28 @@ def statuses(ns, seed=3):
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_solved_template_passes_every_item(tmp_path, seed):
-    verdicts = statuses(namespace(tmp_path), seed)
+    verdicts = statuses(pytorch_solution.namespaces(tmp_path), seed)
     assert {name: (v.status, v.problem[:200], [c.message for c in v.checks if not c.passed][:2])
             for name, v in verdicts.items() if v.status != "passed"} == {}
 
 
 def test_untouched_template_is_not_implemented(tmp_path):
-    verdicts = statuses(namespace(tmp_path, solutions=None))
+    verdicts = statuses(pytorch_solution.namespaces(tmp_path, solutions=None))
     assert {name: v.status for name, v in verdicts.items()} == {name: "not_implemented" for name in verdicts}
 
 
 @pytest.mark.parametrize("bug", [bug for bug, _ in BUGS], ids=lambda b: b.name)
 def test_each_mistake_loses_exactly_its_item(tmp_path, bug):
-    verdicts = statuses(namespace(tmp_path, replace=bug.replace))
+    verdicts = statuses(pytorch_solution.namespaces(tmp_path, replace=bug.replace))
     lost = {name: v.status for name, v in verdicts.items() if v.status != "passed"}
     assert set(lost) == {bug.item} and lost[bug.item] in ("failed", "error"), lost
 
 
 def test_a_float32_result_and_a_cut_graph_say_what_happened(tmp_path):
     by_name = {bug.name: bug for bug, _ in BUGS}
-    cast = statuses(namespace(tmp_path / "a", replace=by_name["rnn_step_forward_float32"].replace))
+    cast = statuses(pytorch_solution.namespaces(tmp_path / "a", replace=by_name["rnn_step_forward_float32"].replace))
     assert "float32 tensor" in cast["rnn_step_forward"].problem
-    cut = statuses(namespace(tmp_path / "b", replace=by_name["word_embedding_forward_numpy"].replace))
+    cut = statuses(pytorch_solution.namespaces(tmp_path / "b", replace=by_name["word_embedding_forward_numpy"].replace))
     messages = [c.message for c in cut["word_embedding_forward"].checks if not c.passed]
     assert messages and all("no gradient reached argument 1" in m for m in messages)
 

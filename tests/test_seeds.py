@@ -10,15 +10,19 @@ import copy
 import functools
 import math
 import pickle
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from grader import assignments
 from grader.assignments.calibrate import reference_namespace
 from grader.check.judge import Judge
-from grader.grade.probe import LocalBackend, ProbeReply, ReplyKind
+from grader.grade.probe import ProbeReply, ReplyKind
 
 import bugs_lstm
+import bugs_pytorch
+from pytorch_solution import namespaces as pytorch_namespaces
 from bugs import BUGS
 from notebooks import template_sources
 from test_judge_bugs import namespace_with
@@ -27,8 +31,8 @@ FIRST_SEED = 2_000_000
 REFERENCE_SEEDS = 1000
 BUG_SEEDS = 200
 CHUNK = 100
-JUDGED_KINDS = ("layer", "model_loss", "sample")
-CATALOGUES = {"rnn": BUGS, "lstm": bugs_lstm.BUGS}
+JUDGED_KINDS = ("layer", "autograd_layer", "model_loss", "sample")
+CATALOGUES = {"rnn": BUGS, "lstm": bugs_lstm.BUGS, "rnn-pytorch": [bug for bug, _ in bugs_pytorch.BUGS]}
 SWEPT_BUGS = [(name, bug) for name, bugs in CATALOGUES.items()
               for bug in bugs if not bug.extra_cells]  # extra cells need a notebook
 
@@ -40,8 +44,8 @@ class MemoBackend:
     every seed, so their numeric gradients are computed once per namespace, not per seed.
     """
 
-    def __init__(self, namespace):
-        self.local = LocalBackend(namespace)
+    def __init__(self, namespace, assignment="rnn"):
+        self.local = settings(assignment).local_backend(namespace)
         self.memo = {}
 
     def request(self, op, timeout, **fields):
@@ -58,8 +62,14 @@ class MemoBackend:
 
 
 @functools.lru_cache(maxsize=None)
-def backend(name):
+def backend(name, assignment="rnn"):
     """One memoising backend per namespace: the reference, the template or a bug."""
+    if assignment == "rnn-pytorch":  # the PyTorch solution's package, with the bug in it
+        torch = pytest.importorskip("torch")
+        torch.set_num_threads(1)
+        bug = {b.name: b for b in CATALOGUES[assignment]}.get(name)
+        return MemoBackend(pytorch_namespaces(Path(tempfile.mkdtemp(prefix="seeds-")), bug.replace if bug else None),
+                           assignment)
     if name == "reference":
         return MemoBackend(reference_namespace())
     if name == "template":
@@ -108,7 +118,7 @@ def sweep(name, items, expected, seeds, record_property, assignment="rnn"):
     """
     worst, weakest, wrong = {}, {}, []
     for seed in seeds:
-        judge = Judge(backend(name), settings(assignment), seed)
+        judge = Judge(backend(name, assignment), settings(assignment), seed)
         for item in items:
             verdict = judge.judge(item)
             if verdict.status not in expected[item.name]:
