@@ -38,3 +38,13 @@ def test_fresh_draws_stay_within_the_recorded_worst_case_margin():
     for (item, label), worst in numeric.items():
         assert worst < data["numeric"][item][label]["threshold"], (item, label, worst)
     assert float32 < data["float32"]["threshold"]
+
+
+@pytest.mark.parametrize("assignment", ["lstm"])
+def test_every_assignment_with_numeric_checks_has_its_calibration(assignment):
+    data = json.loads(assignments.calibration_path(assignment).read_text())
+    assert data["draws"] >= 1000 and data["margin"] >= 10
+    for item in assignments.load(assignment).items:
+        if item.kind == "layer" and item.wrt:
+            labels = item.outputs if item.backward else ("dx",)
+            assert set(labels) <= set(data["numeric"][item.name]), item.name
