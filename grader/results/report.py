@@ -121,7 +121,8 @@ def _wrong_where(checks, failed):
     if not right:
         where = "in the one case tried" if len(cases) == 1 else "in all %d cases tried" % len(cases)
     else:
-        where = "in %d of %d cases%s" % (len(bad), len(cases), " (right in %s)" % _join(right) if len(right) <= 2 else "")
+        named = " (right in %s)" % _join(right) if len(right) <= 2 else ""
+        where = "in %d of %d cases%s" % (len(bad), len(cases), named)
     public = [c for c in checks if c["visibility"] == "public"]
     if not public or len(cases) == 1:
         notebook = ""
