@@ -84,7 +84,7 @@ def test_same_mistake_groups_across_students_and_items():
                                     "got #, expected #")
     assert groups[1]["message"] == "the call did not finish within #s"
     html = render_summary(graded, "RNN", {})
-    assert "the call did not finish within #s" in html and "rnn_forward (1), rnn_backward (1)" in html
+    assert "the call did not finish within #s" in html and "rnn_<wbr>forward (1), rnn_<wbr>backward (1)" in html
 
 
 def test_item_and_check_pass_rates():
