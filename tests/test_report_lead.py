@@ -125,7 +125,7 @@ def test_the_page_leads_each_failing_item_with_its_point_and_folds_the_rest():
     html = render_html(data)
     assert json.dumps(data, sort_keys=True) == before, "rendering changed the results"
     assert '<details class="item" id="rnn_forward"><summary>' in html and "4 checks passed" in html
-    section = html[html.index('<section class="item failing" id="rnn_backward">'):html.index("</section>")]
+    section = html[html.index('<section class="item failing" id="rnn_backward"'):html.index("</section>")]
     order = [section.index(text) for text in (
         "Your dx and db are wrong in 3 of 4 cases", "smallest failing case</th><td>hidden: N=1: dx vs reference "
         "(4 elements)", "worst element", "Hint:</b> add dh[:, t] at each step", "<svg", "<b>dx</b>: 3 of 4 failed",
