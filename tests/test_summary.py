@@ -2,8 +2,12 @@
 import re
 from html.parser import HTMLParser
 
+import numpy as np
+
 from class_records import failure, record, rule
-from grader.classroom.summary import check_charts_svg, common_failures, histogram_svg, normalise, render_summary, write_summary
+from grader.check.compare import compare
+from grader.classroom.summary import (check_groups, common_failures, histogram_svg, normalise, render_summary,
+                                      write_summary)
 
 BATCH = {"seed": 918273, "assignment": "rnn", "graded": 4, "cached": 1, "failed": 1, "elapsed_s": 61.5,
          "unrecognised": [{"path": "dl/notes.txt", "reason": "not a notebook, folder, zip or .py file"}],
@@ -80,21 +84,51 @@ def test_same_mistake_groups_across_students_and_items():
                                     "got #, expected #")
     assert groups[1]["message"] == "the call did not finish within #s"
     html = render_summary(graded, "RNN", {})
-    assert "the call did not finish within #s" in html and "rnn_forward (1), rnn_backward (1)" in html
+    assert "the call did not finish within #s" in html and "rnn_<wbr>forward (1), rnn_<wbr>backward (1)" in html
 
 
 def test_item_and_check_pass_rates():
     graded = [record("a"), record("b"), record("c", {"rnn_forward": "failed"}),
               record("d", {"rnn_forward": "error"}), record("e", {"rnn_forward": "timeout"})]
     html = render_summary(graded, "RNN", BATCH)
-    items = html[html.index("<h2>Items"):html.index("<h2>Checks")]
+    items = html[html.index("<h2>Items"):html.index("<h2>", html.index("<h2>Items") + 1)]
     assert "40% passed (2/5) · failed 1 · error 1 · timeout 1" in items  # rnn_forward
     assert items.count("100% passed (5/5)") == 11  # every other automatic item
-    charts = {c["item"]: c for c in check_charts_svg(graded, ["rnn_forward", "rnn_backward"])}
-    forward = str(charts["rnn_forward"]["svg"])
-    assert charts["rnn_forward"]["failing"] == 1 and charts["rnn_backward"]["failing"] == 0
-    assert re.search(r"public: notebook inputs</text>.*?100% passed \(3/3\)", forward)  # errors run no checks
-    assert re.search(r"hidden: N=1</text>.*?67% passed \(2/3\)", forward)
+    groups = {g["item"]: g for g in check_groups(graded, ["rnn_forward", "rnn_backward"])}
+    forward = groups["rnn_forward"]
+    assert (forward["checks"], forward["failing"], groups["rnn_backward"]["failing"]) == (2, 1, 0)
+    # class_records names its checks by case only ("hidden: N=1"): each is its own output; errors run no checks
+    assert [(o["output"], o["rate"]) for o in forward["outputs"]] == [("notebook inputs", "100% passed (3/3)"),
+                                                                    ("N=1", "67% passed (2/3)")]
+    assert [c["name"] for c in forward["outputs"][1]["failing"]] == ["hidden: N=1"]
+    assert "<b>rnn_forward</b>: 1 of 2 checks failed by someone</summary>" in html
+    assert "<b>rnn_backward</b>: all 2 checks passed by everyone</summary>" in html
+
+
+def test_checks_fold_by_output_with_the_worst_check_first():
+    """Two students' rnn_backward with real check names: dx fails in one case for one, in two for the other."""
+    def student(sid, wrong):
+        graded = record(sid, {"rnn_backward": "failed"})
+        backward = next(i for i in graded["items"] if i["name"] == "rnn_backward")
+        x = np.ones((2, 3))
+        backward["checks"] = [compare("%s: %s vs reference" % (case, label), x * 2 if (case, label) in wrong else x,
+                                      x, metric="norm_error", threshold=1e-9, label=label).to_json()
+                              for case in ("public: notebook", "hidden: N=1") for label in ("dx", "db")]
+        return graded
+    graded = [student("amy", {("hidden: N=1", "dx")}),
+              student("bob", {("hidden: N=1", "dx"), ("public: notebook", "dx")})]
+    (group,) = check_groups(graded, ["rnn_backward"])
+    assert (group["checks"], group["failing"]) == (4, 2)
+    dx, db = group["outputs"]
+    assert (dx["output"], dx["rate"], db["output"], db["rate"], db["failing"]) == (
+        "dx", "25% passed (1/4)", "db", "100% passed (4/4)", [])
+    assert [(c["name"], c["rate"]) for c in dx["failing"]] == [
+        ("hidden: N=1: dx vs reference", "0% passed (0/2)"), ("public: notebook: dx vs reference", "50% passed (1/2)")]
+    html = render_summary(graded, "RNN", {})
+    assert "<b>dx</b>: 25% passed (1/4) over 2 checks, 2 failed by someone</summary>" in html
+    assert '<div class="output"><span class="rate"><span style="width:100%"></span></span> <b>db</b>' in html
+    assert html.index("<h2>Items") < html.index("<h2>Most common failures") < html.index("<h2>Scores") \
+        < html.index("<h2>Checks") < html.index("<h2>Students")
 
 
 def test_scores_histogram_and_statistics_on_the_page():

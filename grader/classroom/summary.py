@@ -16,7 +16,7 @@ from markupsafe import Markup, escape
 
 from ..export.gradebook import format_number, student_id
 from ..io import environment, write_atomic
-from ..results.report import first_problem
+from ..results.report import first_problem, split_name
 from ..vocabulary import RAISED_OR_HUNG, SYMBOLS, Status
 BINS = 10
 LISTED = 100  # rows of a list shown before "and N more"
@@ -40,7 +40,7 @@ def render_summary(records, title, batch) -> str:
     return env.get_template("summary.html.j2").render(
         title=title, batch=batch or {}, records=records, graded=graded, items=items, maximum=maximum,
         stats=_statistics(scores), histogram=histogram_svg(scores, maximum),
-        item_chart=item_chart_svg(graded, items), check_charts=check_charts_svg(graded, items),
+        item_chart=item_chart_svg(graded, items), check_groups=check_groups(graded, items),
         failures=common_failures(graded), problems=_problem_rows(graded),
         ungraded=[r for r in records if "error" in r], violations=_violations(graded), flagged=_flagged(graded),
         slowest=slowest_svg(graded), late=[r for r in records if (r.get("student") or {}).get("late")],
@@ -98,8 +98,8 @@ def histogram_svg(scores, maximum, bins=BINS) -> Markup:
             x, height - 8, low))
     parts.append('<text x="%.1f" y="%d" text-anchor="middle" fill="#666">%g</text>' % (
         left + bins * step, height - 8, maximum))
-    return Markup('<svg width="%d" height="%d" font-size="11" role="img" aria-label="score histogram">%s</svg>'
-                  % (width, height, "".join(parts)))
+    return Markup('<svg width="%d" height="%d" viewBox="0 0 %d %d" font-size="11" role="img" '
+                  'aria-label="score histogram">%s</svg>' % (width, height, width, height, "".join(parts)))
 
 
 def bars_svg(rows, label) -> Markup:
@@ -124,9 +124,10 @@ def bars_svg(rows, label) -> Markup:
                              % (x, y + 2, w, colour, escape(tooltip)))
             x += w
         parts.append('<text x="%d" y="%d">%s</text>' % (label_width + BAR + 8, y + 12, escape(note)))
-    width = label_width + BAR + 16 + CHAR * max(len(r[3]) for r in rows)
-    return Markup('<svg width="%d" height="%d" font-size="11" role="img" aria-label="%s">%s</svg>'
-                  % (width, len(rows) * ROW + 4, escape(label), "".join(parts)))
+    width = int(label_width + BAR + 16 + CHAR * max(len(r[3]) for r in rows))
+    height = len(rows) * ROW + 4
+    return Markup('<svg width="%d" height="%d" viewBox="0 0 %d %d" font-size="11" role="img" aria-label="%s">%s</svg>'
+                  % (width, height, width, height, escape(label), "".join(parts)))
 
 
 def item_chart_svg(graded, items) -> Markup:
@@ -142,26 +143,35 @@ def item_chart_svg(graded, items) -> Markup:
     return bars_svg(rows, "pass rate per item")
 
 
-def check_charts_svg(graded, items) -> list[dict]:
-    """Per item, its checks' pass rates across students: [{item, failing, svg}], checks by name."""
-    tallies = defaultdict(lambda: defaultdict(lambda: [0, 0]))  # item -> check -> [passed, ran]
+def check_groups(graded, items) -> list[dict]:
+    """Per item, its checks' pass rates across students, grouped by output: [{item, checks, failing,
+    outputs: [{output, checks, passed, ran, rate, failing: [{name, rate}], worst first}]}]."""
+    tallies = defaultdict(dict)  # item -> check -> [passed, ran]
     for record in graded:
         for item in record["items"]:
             for check in item["checks"]:
-                tally = tallies[item["name"]][check["name"]]
+                tally = tallies[item["name"]].setdefault(check["name"], [0, 0])
                 tally[0] += bool(check["passed"])
                 tally[1] += 1
-    charts = []
+    found = []
     for name in items:
-        checks = tallies.get(name, {})
-        if not checks:
-            continue
-        rows = [(check, [(passed, Status.PASSED.colour, "passed: %d" % passed),
-                         (ran - passed, Status.FAILED.colour, "failed: %d" % (ran - passed))], ran, _rate(passed, ran))
-                for check, (passed, ran) in checks.items()]
-        charts.append({"item": name, "failing": sum(ran > passed for passed, ran in checks.values()),
-                       "svg": bars_svg(rows, "checks of %s" % name)})
-    return charts
+        outputs = {}
+        for check, (passed, ran) in tallies.get(name, {}).items():
+            output = outputs.setdefault(split_name(check)[1], {"output": split_name(check)[1], "checks": 0,
+                                                               "passed": 0, "ran": 0, "failing": []})
+            output["checks"] += 1
+            output["passed"] += passed
+            output["ran"] += ran
+            if passed < ran:
+                output["failing"].append({"name": check, "share": passed / ran, "rate": _rate(passed, ran)})
+        for output in outputs.values():
+            output["rate"] = _rate(output["passed"], output["ran"])
+            output["failing"].sort(key=lambda c: c["share"])
+        if outputs:
+            found.append({"item": name, "outputs": list(outputs.values()),
+                          "checks": sum(o["checks"] for o in outputs.values()),
+                          "failing": sum(len(o["failing"]) for o in outputs.values())})
+    return found
 
 
 def slowest_svg(graded, limit=SLOWEST) -> Markup:

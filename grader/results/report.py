@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from ..io import environment, write_atomic
@@ -22,35 +23,147 @@ def loss_curve_svg(history, threshold, width=480, height=160):
     step = (width - 20) / max(len(values) - 1, 1)
     points = " ".join("%.1f,%.1f" % (10 + i * step, y(v)) for i, v in enumerate(values))
     ty = y(threshold)
-    return ('<svg width="%d" height="%d" role="img" aria-label="training loss">'
+    return ('<svg width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="training loss">'
             '<rect width="100%%" height="100%%" fill="#fafafa" stroke="#ddd"/>'
             '<line x1="10" x2="%d" y1="%.1f" y2="%.1f" stroke="#c00" stroke-dasharray="4 3"/>'
             '<text x="%d" y="%.1f" font-size="11" fill="#c00" text-anchor="end">%g</text>'
             '<polyline fill="none" stroke="#2563eb" stroke-width="1.5" points="%s"/>'
             '<text x="%d" y="16" font-size="11" text-anchor="end">first %.3g, final %.3g after %d iterations</text>'
-            '</svg>') % (width, height, width - 10, ty, ty, width - 12, ty - 3, threshold, points,
+            '</svg>') % (width, height, width, height, width - 10, ty, ty, width - 12, ty - 3, threshold, points,
                          width - 12, values[0], values[-1], len(values))
 
 
-def error_grid_svg(rows, cell=12):
-    """A failed comparison drawn as a grid: one square per element, darker = larger error."""
+def error_grid_svg(rows, width=288):
+    """A failed comparison drawn as a grid on grey: one square per element, white = equal, red = large
+    error; squares of 12 to 24 px, the larger the fewer columns."""
     if not rows:
         return ""
-    width, height = cell * max(len(r) for r in rows), cell * len(rows)
+    columns = max(len(r) for r in rows)
+    cell = max(12, min(24, width // columns))
+    width, height = cell * columns + 1, cell * len(rows) + 1
     squares = []
     for i, row in enumerate(rows):
         for j, v in enumerate(row):
             colour = "rgb(%d,%d,%d)" % (255, int(255 * (1 - v) ** 1.5), int(255 * (1 - v) ** 1.5))
             squares.append('<rect x="%d" y="%d" width="%d" height="%d" fill="%s"><title>[%d, %d]</title></rect>'
-                           % (j * cell, i * cell, cell - 1, cell - 1, colour, i, j))
-    return '<svg width="%d" height="%d" role="img" aria-label="where the array differs">%s</svg>' % (
-        width, height, "".join(squares))
+                           % (j * cell + 1, i * cell + 1, cell - 1, cell - 1, colour, i, j))
+    return ('<svg width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="where the array differs">'
+            '<rect width="100%%" height="100%%" fill="#d1d5db"/>%s</svg>') % (
+        width, height, width, height, "".join(squares))
+
+
+# A check's name is "<case>: <output> vs <what it is compared with>" (grader/check/kinds/).
+CHECK_NAME = re.compile(r"^(?P<case>.+): (?P<output>.+?)(?: vs (?P<against>.+))?$")
+# The worst element, as grader.check.compare.where_worst and grader.check.sampling.check_sample say it.
+WORST = [re.compile(r"(?P<differ>\d+)/(?P<size>\d+) elements differ; worst at (?P<at>\[[\d, ]*\]): "
+                    r"got (?P<got>\S+), expected (?P<expected>\S+)$"),
+         re.compile(r"; got (?P<got>\S+), expected (?P<expected>\S+)$"),
+         re.compile(r"(?P<differ>\d+) of (?P<size>\d+) captions differ from greedy decoding; first: "
+                    r"(?P<at>row \d+, step \d+): got (?P<got>.+), the most likely word is (?P<expected>.+)$")]
+POINT_CHARS = 300  # the longest sentence an item's point is cut to
+
+
+def split_name(name):
+    """(case, output, what it is compared with) of a check's name; ("", name, "") when it has no case."""
+    found = CHECK_NAME.match(name)
+    return (found["case"], found["output"], found["against"] or "") if found else ("", name, "")
+
+
+def failure(check) -> dict:
+    """A failed check read back: its case, output, and worst element (``size``: elements or captions compared)."""
+    case, output, against = split_name(check["name"])
+    worst = next((m.groupdict() for m in (p.search(check["message"]) for p in WORST) if m), {})
+    size = int(worst["size"]) if worst.get("size") else None
+    return dict(worst, check=check, case=case, output=output, against=against, size=size)
+
+
+def lead(item):
+    """The failure an item's report starts from: the first failed check of its smallest failing case
+    (fewest elements in its largest failed output; the notebook's own case first on a tie), or None."""
+    cases = {}
+    for check in item["checks"]:
+        if not check["passed"] and check["kind"] != "integrity":
+            found = failure(check)
+            cases.setdefault(found["case"], []).append(found)
+    if not cases:
+        return None
+    def rank(case):
+        sizes = [f["size"] for f in cases[case] if f["size"]]
+        return not sizes, max(sizes, default=0), cases[case][0]["check"]["visibility"] != "public"
+    return cases[min(cases, key=rank)][0]
+
+
+def point(item) -> str:
+    """One sentence saying what is wrong with a failing item ("" when it passed)."""
+    if item["status"] == "passed":
+        return ""
+    text = (item["message"] or "").strip().split("\n", 1)[0]
+    failed = [c for c in item["checks"] if not c["passed"]]
+    if not text and failed and {c["kind"] for c in failed} == {"training"}:
+        text = failed[0]["message"]
+    elif not text and failed:
+        text = _wrong_where(item["checks"], failed)
+    text = text or Status(item["status"]).headline
+    text = text if len(text) <= POINT_CHARS else text[:POINT_CHARS - 3] + "..."
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _wrong_where(checks, failed):
+    """'Your dx and db are wrong in 2 of 3 cases (right in hidden: T=1); the notebook's own check fails too'"""
+    outputs = list(dict.fromkeys(split_name(c["name"])[1] for c in failed))
+    cases = list(dict.fromkeys(split_name(c["name"])[0] for c in checks))
+    bad = set(split_name(c["name"])[0] for c in failed)
+    right = [case for case in cases if case not in bad]
+    if all(c["kind"] == "sample" for c in failed):
+        what = "Your captions differ from greedy decoding"
+    else:
+        what = "Your %s %s wrong" % (_join(outputs), "is" if len(outputs) == 1 else "are")
+    if not right:
+        where = "in the one case tried" if len(cases) == 1 else "in all %d cases tried" % len(cases)
+    else:
+        named = " (right in %s)" % _join(right) if len(right) <= 2 else ""
+        where = "in %d of %d cases%s" % (len(bad), len(cases), named)
+    public = [c for c in checks if c["visibility"] == "public"]
+    if not public or len(cases) == 1:
+        notebook = ""
+    elif any(not c["passed"] for c in public):
+        notebook = "; the notebook's own check fails too"
+    else:
+        notebook = "; the notebook's own check passes, only new inputs show it"
+    return "%s %s%s" % (what, where, notebook)
+
+
+def _join(words):
+    return words[0] if len(words) == 1 else "%s and %s" % (", ".join(words[:-1]), words[-1])
+
+
+def by_output(checks):
+    """An item's checks grouped by output, in order: [{output, checks: [check + case, against], failed}]."""
+    groups = {}
+    for check in checks:
+        case, output, against = split_name(check["name"])
+        groups.setdefault(output, []).append(dict(check, case=case, against=against))
+    return [{"output": output, "checks": group, "failed": sum(not c["passed"] for c in group)}
+            for output, group in groups.items()]
+
+
+def check_line(check) -> str:
+    """What one check found, without its output's name: the failure message, or the measure that passed."""
+    message = check["message"]
+    output = split_name(check["name"])[1]
+    if message.startswith(output + ": "):
+        message = message[len(output) + 2:]
+    if message or check["value"] is None or check["threshold"] is None:
+        return message
+    return "%s %.3g %s %.3g" % (check["metric"], check["value"], "<" if check["kind"] == "training" else "≤",
+                                check["threshold"])
 
 
 def render_html(results) -> str:
     """report.html for one results.json dict."""
     env = environment()
-    env.globals.update(loss_curve=loss_curve_svg, error_grid=error_grid_svg)
+    env.globals.update(loss_curve=loss_curve_svg, error_grid=error_grid_svg, lead=lead, point=point,
+                       by_output=by_output, check_line=check_line)
     return env.get_template("report.html.j2").render(r=results)
 
 
