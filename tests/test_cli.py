@@ -70,7 +70,8 @@ def test_grade_writes_json_lines_reports_and_leaves_the_submission_alone(tmp_pat
     submission = tmp_path / "empty_notebook.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), str(submission))
     before = submission.read_bytes()
-    done = run_grade(str(submission), "--json", "--public-only", "--seed", "4", "--out", str(tmp_path / "out"))
+    done = run_grade(str(submission), "--json", "--public-only", "--seed", "4", "--out", str(tmp_path / "out"),
+                     "--assignment", "rnn")
     assert done.returncode == 0, done.stderr
     results = json.loads(done.stdout.strip())
     assert results["seed"] == 4 and results["score"] == 0
