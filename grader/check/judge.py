@@ -96,6 +96,11 @@ class Judge:
             verdict.flag("timeout", "the call did not finish within %ss" % (timeout or self.settings.probe_timeout))
         elif reply.kind is ReplyKind.DEAD:
             verdict.flag("error", "the kernel died during the call (os._exit, a crash, or memory)")
+        elif reply.kind is ReplyKind.ERROR and reply.raised.within:
+            e = reply.raised
+            verdict.flag("error", "could not isolate this item from %s: the grader's %s stands in for yours here (yours "
+                                  "or its partner failed its item), and it cannot run on what your code passes it "
+                                  "(%s: %s)" % (e.within, e.within, e.ename, e.evalue))
         elif reply.kind is ReplyKind.ERROR:
             e = reply.raised
             verdict.flag("error", "%s raised %s: %s\n%s" % (e.stage, e.ename, e.evalue, e.traceback))
