@@ -2,8 +2,7 @@
 
 Judged in-process: every mistake made in the reference gets its own hint; every bug of the
 catalogues (tests/bugs.py, bugs_lstm.py, bugs_hints.py) gets exactly the hints listed here,
-the line quoted where the student's source shows it; a dependency the grader cannot stand
-in for is reported as such.
+the line quoted where the student's source shows it. One slow test grades a notebook.
 """
 import linecache
 import textwrap
@@ -14,6 +13,7 @@ import pytest
 import bugs
 import bugs_hints
 import bugs_lstm
+import e2e
 from grader import assignments
 from grader.assignments.calibrate import reference_namespace
 from grader.check import mistakes
@@ -22,11 +22,13 @@ from grader.errors import UsageError
 from grader.grade.probe import LocalBackend
 from grader.results.score import item_result
 from reference.captioning_rnn import CaptioningRNN
+from test_stand_in import OWN_LAYOUT
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # bugs dividing by a zero mask sum, in-process
 JUDGED = ("layer", "model_loss", "sample")
 ASSIGNMENTS = ("rnn", "lstm")
 HINTS = {m.hint: m.name for group in mistakes.catalogue().values() for m in group}
+HINTS_BY_NAME = {name: hint for hint, name in HINTS.items()}
 
 
 def student(replace):
@@ -206,3 +208,19 @@ def test_nan_and_inf_agree_where_the_mistake_has_them():
     assert not mistakes.agree(np.array([np.nan, -np.inf, 1.0]), want)
     assert mistakes.agree([1.0, {"W": want}], [1.0, {"W": want}]) and not mistakes.agree([1.0, {}], [1.0, {"W": want}])
 
+
+
+@pytest.mark.slow
+def test_a_graded_notebook_gets_the_hints_and_the_isolation_message(tmp_path):
+    """The same in a real kernel: the student's source comes from the notebook's cells."""
+    replace = dict(OWN_LAYOUT, **bugs.BY_NAME["word_embedding_backward_assign"].replace,
+                   **bugs.BY_NAME["sample_start_in_column_0"].replace)
+    results = e2e.grade_fast(e2e.build(tmp_path, replace=replace))
+    failed = {i["name"]: (i["status"], i["hint"], i["message"]) for i in results["items"] if i["status"] != "passed"}
+    assert set(failed) == {"rnn_step_forward", "rnn_backward", "word_embedding_backward", "CaptioningRNN.sample"}
+    assert failed["word_embedding_backward"][1].endswith("(line 5 of your word_embedding_backward: `dW[x] += dout`)")
+    assert failed["CaptioningRNN.sample"][1].endswith(
+        "(line 11 of your CaptioningRNN.sample: `captions[:, 0] = self._start`)")
+    assert failed["rnn_step_forward"][1].startswith(HINTS_BY_NAME["rnn_step_forward_no_bias"])
+    status, hint, message = failed["rnn_backward"]
+    assert status == "error" and hint is None and message.startswith("could not isolate this item from rnn_step_backward")
