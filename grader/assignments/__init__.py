@@ -15,6 +15,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
+from ..check import mistakes
 from ..errors import UsageError
 from ..resources import grader_path, template_file
 from . import items as item_tables
@@ -267,6 +268,10 @@ def _validate(raw, spec):
     if not isinstance(raw.get("tolerances", {}).get("float64"), (int, float)):
         raise UsageError("%s: tolerances.float64 must be a number" % spec)
     _validate_policy(raw, spec)
+    unknown = [name for name in raw.get("mistakes", ()) if name not in mistakes.catalogue()]
+    if unknown:
+        raise UsageError("%s: unknown mistake catalogue %s (known: %s)" % (
+            spec, ", ".join(map(repr, unknown)), ", ".join(sorted(mistakes.catalogue()))))
     try:
         limits_from(raw.get("sandbox", {}))
     except ValueError as exc:

@@ -23,15 +23,11 @@ class Item:
     wrt: tuple = ()  # forward argument indices a gradient is taken for
     returns_cache: bool = True
     deps: tuple = ()  # functions whose failure puts the grader's versions in their place
-    hints: dict = field(default_factory=dict, compare=False)
     public: tuple = ()  # the notebook's check cells, as data (specs.py)
     inputs: tuple = ()  # hidden inputs, drawn afresh every run
     upstream: tuple = ()  # hidden upstream gradients
     question: int | None = None  # a manual item's inline question number
     conf: dict = field(default_factory=dict, compare=False)  # the item's whole TOML table
-
-    def hint(self, label):
-        return self.hints.get(label, self.hints.get("*", ""))
 
     @property
     def functions(self):
@@ -49,7 +45,7 @@ def from_table(name, conf, layer_functions=()):
     deps = conf.get("deps", list(layer_functions) if kind in MODEL_KINDS else [])
     return Item(name, kind, conf.get("forward"), conf.get("backward"), tuple(conf.get("outputs", ())),
                 tuple(conf.get("wrt", ())), bool(conf.get("returns_cache", True)), tuple(deps),
-                dict(conf.get("hints", {})), tuple(conf.get("public", ())), tuple(conf.get("inputs", ())),
+                tuple(conf.get("public", ())), tuple(conf.get("inputs", ())),
                 tuple(conf.get("upstream", ())), conf.get("question"), dict(conf))
 
 

@@ -12,6 +12,7 @@ from ..assignments.items import groups, substitutes
 from ..errors import MalformedValue
 from ..grade.probe import ReplyKind
 from ..vocabulary import NOTHING_TO_COMPARE
+from . import mistakes
 from .kinds import Verdict, kind_of
 
 
@@ -30,13 +31,15 @@ class Judge:
         return np.random.default_rng([self.seed, sum(map(ord, item.name))])
 
     def judge(self, item):
-        verdict = Verdict()
+        verdict, kind = Verdict(), kind_of(item)
         try:
-            kind_of(item).judge(self, item, verdict)
+            kind.judge(self, item, verdict)
         except MalformedValue as exc:  # the student's values; any other exception is the grader's own failure
             verdict.flag("error", str(exc))
         if verdict.status == "passed" and any(not c.passed for c in verdict.checks):
             verdict.status = "failed"
+        if verdict.status == "failed":
+            mistakes.explain(self, kind, item, verdict)
         if verdict.status == "passed" and not verdict.checks:  # nothing was compared: nothing is earned
             verdict.flag("error", "no check could be run on what the code returned")
         self.statuses[item.name] = verdict.status
@@ -96,6 +99,11 @@ class Judge:
             verdict.flag("timeout", "the call did not finish within %ss" % (timeout or self.settings.probe_timeout))
         elif reply.kind is ReplyKind.DEAD:
             verdict.flag("error", "the kernel died during the call (os._exit, a crash, or memory)")
+        elif reply.kind is ReplyKind.ERROR and reply.raised.within:
+            e = reply.raised
+            verdict.flag("error", "could not isolate this item from %s: the grader's %s stands in for yours here (yours "
+                                  "or its partner failed its item), and it cannot run on what your code passes it "
+                                  "(%s: %s)" % (e.within, e.within, e.ename, e.evalue))
         elif reply.kind is ReplyKind.ERROR:
             e = reply.raised
             verdict.flag("error", "%s raised %s: %s\n%s" % (e.stage, e.ename, e.evalue, e.traceback))

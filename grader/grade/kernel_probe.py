@@ -225,7 +225,7 @@ def _guarded(req, ref, target, steps):
             for stage in steps(out):
                 pass
         except STUDENT_ERRORS as exc:  # student code may raise anything but an interrupt
-            out["error"] = _error(exc, stage)
+            out["error"] = _error(exc, stage, req.get("patch", ()))
     return out
 
 
@@ -353,10 +353,21 @@ OPS = {"batch": op_batch, "layer": op_layer, "model_loss": op_model_loss, "model
        "overfit": op_overfit, "resolve": op_resolve, "import_check": op_import_check}
 
 
-def _error(exc, stage):
+def _error(exc, stage, substituted=()):
     lines = traceback.format_exception(type(exc), exc, exc.__traceback__)
     text = "".join(lines[-12:])
-    return {"stage": stage, "ename": type(exc).__name__, "evalue": str(exc)[:2000], "traceback": text[-6000:]}
+    return {"stage": stage, "ename": type(exc).__name__, "evalue": str(exc)[:2000], "traceback": text[-6000:],
+            "within": _raised_within(exc, substituted)}
+
+
+def _raised_within(exc, substituted):
+    """The grader's function of ``substituted`` that raised ``exc`` in its own code (numpy's aside), or ''."""
+    codes = [f.f_code for f, _ in traceback.walk_tb(exc.__traceback__)
+             if not f.f_code.co_filename.startswith((np.__path__[0], "<__array_function__"))]
+    name = ""
+    while codes and codes[-1].co_filename.startswith("<grader reference "):
+        name = codes.pop().co_name
+    return name if name in substituted else ""
 
 
 class _Capped(io.StringIO):
@@ -386,5 +397,4 @@ class Probe:
 
 def encode_tree(result):
     """Encode every value of a result dict (keys stay plain)."""
-    return {k: (v if k in PLAIN_KEYS else encode(v))
-            for k, v in result.items()}
+    return {k: (v if k in PLAIN_KEYS else encode(v)) for k, v in result.items()}

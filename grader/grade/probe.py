@@ -93,6 +93,7 @@ class Raised:
     ename: str
     evalue: str
     traceback: str = ""
+    within: str = ""  # the grader's function, standing in for the student's, that raised it
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ def _read(op, fields, result):
         if not isinstance(error, dict):
             raise DamagedReply("error is a %s" % type(error).__name__)
         raised = Raised(*(_text(error.get(key, ""), "error " + key)
-                          for key in ("stage", "ename", "evalue", "traceback")))
+                          for key in ("stage", "ename", "evalue", "traceback", "within")))
         return ProbeReply(ReplyKind.ERROR, output=output, raised=raised)
     absent = [key for key in _reply_keys(op, fields) if key not in result]
     if absent:

@@ -70,7 +70,7 @@ class AutogradLayer(Kind):
                 ("norm_error", judge.settings.tolerance(case.dtype))
             verdict.checks.append(compare("%s: %s vs reference" % (case.name, label), got, want, metric=metric,
                                           threshold=threshold, visibility=case.visibility, label=label,
-                                          hint=item.hint(label), input_dtype=case.dtype))
+                                          input_dtype=case.dtype))
         unreached = set(result.get("unreached") or ())
         labels = item.conf.get("gradients", ["d%d" % i for i in item.wrt])
         for label, index, got, want in zip(labels, item.wrt, result.get("grads") or [], grads):
@@ -82,5 +82,4 @@ class AutogradLayer(Kind):
                 continue
             verdict.checks.append(compare(name, got, want, metric="norm_error",
                                           threshold=judge.settings.tolerance(case.dtype), kind="gradient",
-                                          visibility=case.visibility, label=label, hint=item.hint(label),
-                                          input_dtype=case.dtype))
+                                          visibility=case.visibility, label=label, input_dtype=case.dtype))

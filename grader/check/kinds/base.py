@@ -16,6 +16,7 @@ class Verdict:
     problem: str = ""  # error message / traceback for missing, error, timeout
     output: str = ""  # what student code printed during the probes
     extra: dict = field(default_factory=dict)
+    observed: list = field(default_factory=list)  # (case, what the code returned): to recognise mistakes
 
     def flag(self, status, message):
         """Record a problem status (missing, error, timeout, not_implemented); the first one stays."""
@@ -42,6 +43,11 @@ class Kind:
     def has_public(self, item):
         """Whether the item has checks of the notebook's own (run by the student's pre-check)."""
         return bool(item.public)
+
+    def variant(self, judge, item, case, modules):
+        """What code built from ``modules`` (the reference's, a mistake perhaps made in them)
+        returns on ``case``, in the form ``Verdict.observed`` keeps; None: this kind cannot say."""
+        return None
 
 
 class Manual(Kind):

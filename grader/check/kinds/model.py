@@ -39,6 +39,21 @@ def _reference_loss_error(model, case, name, h, ref_grad):
     return norm_error(ref_grad, numeric_gradient(plus, minus, None, h).reshape(ref_grad.shape))
 
 
+def built_model(cls, cell_type, case):
+    """A float64 ``cls`` (a CaptioningRNN) with the case's vocabulary, sizes and parameters."""
+    model = cls(cell_type=cell_type, dtype=np.float64, **case.extra["init"])
+    model.params = {k: np.asarray(v, dtype=np.float64) for k, v in case.extra["params"].items()}
+    return model
+
+
+def through_end(case, captions):
+    """``captions`` with every word after a row's first <END> set to -1: the words a sample is judged on."""
+    if not isinstance(captions, np.ndarray) or captions.ndim != 2 or captions.dtype.kind not in "iu":
+        return captions
+    end = captions == case.extra["init"]["word_to_idx"]["<END>"]
+    return np.where(np.cumsum(end, axis=1) - end > 0, -1, captions)
+
+
 def model_fields(case, cell_type):
     """The probe's fields that build a model and feed it a case."""
     init = dict(case.extra["init"], cell_type=cell_type, dtype=case.dtype)
@@ -74,20 +89,19 @@ class ModelLoss(Kind):
 
     def _check(self, judge, item, case, verdict, numeric, h, result):
         loss, grads = result.get("loss"), result.get("grads")
-        model = CaptioningRNN(cell_type=judge.settings.cell_type, dtype=np.float64, **case.extra["init"])
-        model.params = {k: np.asarray(v, dtype=np.float64) for k, v in case.extra["params"].items()}
+        model = built_model(CaptioningRNN, judge.settings.cell_type, case)
         ref_loss, ref_grads = model.loss(np.asarray(case.args[0], dtype=np.float64), case.args[1])
         if _template_loss(loss, grads) and not _template_loss(ref_loss, ref_grads):
             verdict.flag("not_implemented", "loss returned (0.0, {}) or None: the template is untouched")
             return
+        verdict.observed.append((case, [loss, grads]))
         public = case.visibility == "public"
-        hint = item.hint("*")
         if case.extra.get("check") == "loss" or not public:
             metric, threshold = ("rel_error", judge.settings.threshold(item.name, "loss")) if public else \
                 ("norm_error", judge.settings.tolerance(case.dtype))
             verdict.checks.append(compare("%s: loss vs reference" % case.name, loss, np.asarray(ref_loss),
                                           metric=metric, threshold=threshold, visibility=case.visibility,
-                                          label="loss", hint=hint, input_dtype=case.dtype))
+                                          label="loss", input_dtype=case.dtype))
         if not isinstance(grads, dict):
             verdict.checks.append(CheckResult("%s: grads" % case.name, "gradient", case.visibility, "", None, None,
                                               False, "grads should be a dict keyed like model.params"))
@@ -97,7 +111,7 @@ class ModelLoss(Kind):
                 verdict.checks.append(compare("%s: grads[%r] vs reference" % (case.name, name), grads.get(name),
                                               ref_grads[name], metric="norm_error",
                                               threshold=judge.settings.tolerance(case.dtype), kind="gradient",
-                                              label="grads[%r]" % name, hint=hint, input_dtype=case.dtype))
+                                              label="grads[%r]" % name, input_dtype=case.dtype))
             if numeric:
                 plus, minus = result["perturbed"][name]
                 num = numeric_gradient(plus, minus, None, h)
@@ -113,6 +127,10 @@ class ModelLoss(Kind):
                 else:
                     verdict.checks.append(judge.hidden_numeric(check, item.name, name, partial(
                         _reference_loss_error, model, case, name, h, ref_grads[name])))
+
+    def variant(self, judge, item, case, modules):
+        model = built_model(modules["captioning_rnn"].CaptioningRNN, judge.settings.cell_type, case)
+        return list(model.loss(np.asarray(case.args[0], dtype=np.float64), case.args[1]))
 
 
 class Sample(Kind):
@@ -142,7 +160,13 @@ class Sample(Kind):
     def _check(case, verdict, untouched, cell_type, result):
         captions = result.get("captions")
         verdict.checks.append(check_sample(case, captions, cell_type))
+        verdict.observed.append((case, through_end(case, captions)))
         untouched.append(_template_sample(case, captions))
+
+    def variant(self, judge, item, case, modules):
+        model = built_model(modules["captioning_rnn"].CaptioningRNN, judge.settings.cell_type, case)
+        max_length = {"max_length": case.extra["max_length"]} if case.extra["max_length"] else {}
+        return through_end(case, model.sample(np.asarray(case.args[0], dtype=np.float64), **max_length))
 
 
 class Overfit(Kind):
