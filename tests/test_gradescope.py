@@ -12,7 +12,7 @@ import pytest
 import e2e
 import notebooks
 from class_records import SETTINGS, rule
-from grader import assignments
+from grader import __version__, assignments
 from grader.export import gradescope
 from grader.results import score
 from grader.results.report import render_html
@@ -75,7 +75,7 @@ def test_items_become_tests_with_statuses_and_readable_output():
     assert tests["rnn_backward"]["output"].splitlines() == [
         "Error: your code raised an exception.", "NameError: name 'dh0' is not defined"]
     assert {t["visibility"] for t in gs["tests"]} == {"visible"} and gs["visibility"] == "visible"
-    assert gs["stdout_visibility"] == "hidden" and gs["extra_data"] == {"seed": 42, "grader_version": "0.1.0"}
+    assert gs["stdout_visibility"] == "hidden" and gs["extra_data"] == {"seed": 42, "grader_version": __version__}
     assert json.loads(json.dumps(gs)) == gs
 
 
