@@ -50,6 +50,7 @@ def test_the_reference_passes_every_lstm_item(seed):
     assert failing_items("lstm", reference_namespace(), seed) == {}
 
 
+@pytest.mark.slow  # the seed sweep runs them on 200 seeds too
 @pytest.mark.parametrize("bug", bugs_lstm.BUGS, ids=lambda b: b.name)
 def test_each_lstm_bug_fails_exactly_its_item(bug):
     failing = failing_items("lstm", namespace_with(bug.replace), seed=5)

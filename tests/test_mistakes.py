@@ -152,6 +152,7 @@ def test_every_mistake_is_made_by_a_bug_and_every_bug_is_listed():
     assert {m for m, _ in EXPECTED.values() if m} == {m.name for g in mistakes.catalogue().values() for m in g}
 
 
+@pytest.mark.slow  # every bug of every catalogue; the mistakes themselves are checked quickly below
 @pytest.mark.parametrize("assignment, bug", GRADED, ids=lambda v: getattr(v, "name", v))
 def test_each_bug_gets_exactly_its_hint(assignment, bug):
     """Its item alone fails, with the hint of its mistake (and the line it quotes), or no hint."""

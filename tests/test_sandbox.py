@@ -175,6 +175,7 @@ def fake_pythons(monkeypatch):
     shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("level", ["bubblewrap", "rlimits"])
 def test_kernel_runs_on_the_graders_interpreter_whatever_python_comes_first_on_path(tmp_path, fake_pythons, level):
     if level == "bubblewrap" and not BWRAP:
