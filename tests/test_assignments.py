@@ -212,3 +212,11 @@ def test_a_missing_requirement_is_one_line_saying_how_to_install_it(monkeypatch)
     monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
     with pytest.raises(UsageError, match=r"needs torch in the grader's Python: pip install 'cs231n-rnn-grader\[torch\]'"):
         settings.check_requirements()
+
+
+@pytest.mark.slow
+def test_blank_cs7353_notebook_gets_nothing(tmp_path):
+    path = notebooks.build_submission("notebook", tmp_path / "s", template=notebooks.CS7353_TEMPLATE)
+    (results,) = _grade_cli(str(path), "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert results["assignment"] == "cs7353" and results["score"] == 0
+    assert {i["status"] for i in results["items"]} == {"not_implemented"}
