@@ -350,20 +350,22 @@ def _strip_ansi(text):
     return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)
 
 
-def execute_notebook(nb, session: KernelSession, cell_timeout, on_cell=None, retry=None):
+def execute_notebook(nb, session: KernelSession, cell_timeout, on_cell=None, retry=None, only=None):
     """Run every code cell of ``nb``; return (executed copy, list of CellOutcome).
 
     ``retry(source, outcome)`` may return another source for a cell that raised: it runs
-    once more (the first outcome is kept, marked ``retried``).
+    once more (the first outcome is kept, marked ``retried``). ``only``: {cell index: source}
+    to run instead (a pre-check's slice); the other cells are skipped.
     """
     executed = copy.deepcopy(nb)
     outcomes = []
     for index, cell in enumerate(executed.cells):
-        if cell.cell_type != "code" or not cell.source.strip():
+        source = cell.source if only is None else only.get(index, "")
+        if cell.cell_type != "code" or not source.strip():
             continue
         session.phase = "cell %d" % index
-        outcome = session.run(cell.source, cell_timeout, index=index, capped=True)
-        second = retry(cell.source, outcome) if retry and outcome.status == "error" else None
+        outcome = session.run(source, cell_timeout, index=index, capped=True)
+        second = retry(source, outcome) if retry and outcome.status == "error" else None
         if second:
             outcome.retried = session.run(second, cell_timeout, index=index, capped=True).status
         cell.outputs = outcome.outputs

@@ -25,6 +25,7 @@ from ..assignments import Settings
 from ..check.judge import Judge
 from ..check.kinds import kind_of
 from ..errors import UsageError
+from ..kit.runtime import slicing
 from ..results import score
 from ..results.schema import ItemResult, Results
 from ..sandbox import integrity
@@ -73,7 +74,8 @@ class Grading:
     session: KernelSession | None = None  # start_kernel
     backend: KernelBackend | None = None
     supplied: dict = field(default_factory=dict)  # given
-    outcomes: list = field(default_factory=list)  # execute: a CellOutcome per code cell
+    outcomes: list = field(default_factory=list)  # execute: a CellOutcome per code cell run
+    slice: slicing.Plan | None = None  # execute, in a pre-check: what of the notebook ran
     verdicts: list = field(default_factory=list)  # judge: [(item, Verdict)]
     skipped: list = field(default_factory=list)  # items not run in a pre-check
     found: dict = field(default_factory=dict)  # locate: {item: (where its function is, its source)}
@@ -172,12 +174,18 @@ def supply_given_modules(grading):
 
 
 def run_notebook(grading):
-    """Run every code cell; a failing cell does not stop the run."""
-    cells = sum(1 for c in grading.notebook.cells if c.cell_type == "code" and c.source.strip())
+    """Run every code cell (a pre-check: only what defines the graded functions, see
+    ``kit/runtime/slicing.py``); a failing cell does not stop the run."""
+    code = [(i, c.source) for i, c in enumerate(grading.notebook.cells) if c.cell_type == "code"]
+    only = None
+    if grading.public_only:
+        grading.slice = slicing.plan(code, slicing.targets(grading.settings.graded_functions))
+        only = grading.slice.sources
+    cells = sum(1 for i, source in code if (source if only is None else only.get(i, "")).strip())
     counter = iter(range(1, cells + 1))
     _, grading.outcomes = execute_notebook(
         grading.notebook, grading.session, grading.settings.cell_timeout, retry=_without_failing_imports,
-        on_cell=lambda o: grading.say("ran cell %d/%d (%s)" % (next(counter), cells, o.status)))
+        on_cell=lambda o: grading.say("ran cell %d/%d (%s)" % (next(counter), cells, o.status)), only=only)
 
 
 def judge_items(grading):
@@ -232,7 +240,7 @@ def apply_policy(grading):
     settings = grading.settings
     grading.policy = policy.evaluate(
         settings.policy, submitted=grading.submitted, template=settings.template(settings.form_of(grading.files)),
-        outcomes=grading.outcomes, files=grading.files, access=grading.access, graded_files=settings.graded_files,
+        outcomes=_run_whole(grading), files=grading.files, access=grading.access, graded_files=settings.graded_files,
         graded=settings.graded_functions, neutralised=grading.neutralised)
     grading.score, grading.deduction = policy.apply(sum(i.score for i in grading.items), grading.policy)
 
@@ -294,6 +302,11 @@ def _execution_summary(grading):
             "python2": grading.python2, "supplied": grading.supplied, "timings": grading.timings,
             "sandbox": dict(grading.box.describe(), python=grading.session.interpreter), "graded": graded,
             "assignment": {"name": grading.settings.name, "why": grading.settings.reason}}
+
+
+def _run_whole(grading):
+    """The outcomes of the cells that ran as written (the rules on outputs judge those only)."""
+    return [o for o in grading.outcomes if grading.slice is None or o.index in grading.slice.whole]
 
 
 def _without_failing_imports(source, outcome):
