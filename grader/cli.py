@@ -14,6 +14,7 @@ from .classroom import batch
 from .classroom import grade_class as classroom
 from .export import gradebook
 from .export import gradescope
+from .kit.build import build_kit
 from .classroom import manual
 from .results import report
 from .sandbox import isolation as sandbox
@@ -56,6 +57,8 @@ def _parser():
                              help="fold the TA's points for manual items into the batch in --out, and exit")
     p.add_argument("--gradescope-autograder", metavar="OUT.zip",
                    help="write a Gradescope autograder zip for --assignment, and exit")
+    p.add_argument("--student-kit", metavar="DIR",
+                   help="write DIR/<assignment>_check, the public checks without the solution, and exit")
     return p
 
 
@@ -91,6 +94,8 @@ def run(argv=None) -> int:
             raise UsageError("cannot write %s: %s" % (args.gradescope_autograder, exc.strerror or exc)) from None
         print("wrote %s: upload it on Gradescope's Configure Autograder page (Ubuntu 22.04 base image)" % path)
         return 0
+    if args.student_kit:
+        return _student_kit(args)
     if args.demo:
         args.submissions = [str(DEMO)]
     if not args.submissions:
@@ -186,6 +191,17 @@ def _grade_class(args, settings, jobs, unrecognised, roster) -> int:
               file=sys.stderr)
         return 130
     return 1 if outcome.internal else 0
+
+
+def _student_kit(args) -> int:
+    if args.assignment and "," in args.assignment:
+        raise UsageError("a student kit is for one assignment: run grade --student-kit once per assignment")
+    try:
+        path = build_kit(args.student_kit, args.assignment or "rnn")
+    except OSError as exc:
+        raise UsageError("cannot write %s: %s" % (args.student_kit, exc.strerror or exc)) from None
+    print("wrote %s: students put it next to their notebook (see its README.md)" % path)
+    return 0
 
 
 def _merge_manual(args) -> int:

@@ -1,0 +1,121 @@
+"""``grade --student-kit DIR``: write what a TA hands students, the public checks of an
+assignment without its solution: ``DIR/<name>_check/``, a package importing NumPy only, with
+its data and a README.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from .. import assignments
+from ..assignments.items import groups
+from ..check import compare
+from ..check.kinds import kind_of
+from ..check.kinds.base import H
+from ..errors import UsageError
+from ..grade.probe import probe_sources
+from ..resources import grader_path
+from .record import Recorder, layer_cases, model_cases, sample_case
+from .runtime import slicing
+from .runtime.data import Packer
+
+RUNTIME = grader_path("kit", "runtime")
+MODULES = ("__init__.py", "__main__.py", "data.py", "judge.py", "kinds.py", "notebook.py", "session.py",
+           "slicing.py")
+COMPARE_IMPORT = "from ..grade.kernel_probe import Opaque\n"
+
+
+def package_name(settings):
+    """``rnn_check``, ``lstm_check``, ``rnn_pytorch_check``: the assignment's name."""
+    return settings.name.replace("-", "_") + "_check"
+
+
+def build_kit(out, spec="rnn"):
+    """Write the kit of assignment ``spec`` under ``out``; return the package's folder."""
+    settings = assignments.load(spec)
+    items = [i for i in settings.items if i.kind != "manual" and kind_of(i).has_public(i)]
+    unsupported = sorted({i.kind for i in items} - {"layer", "model_loss", "sample"})
+    if unsupported:
+        raise UsageError("the student kit cannot check %s items yet (assignment %s)"
+                         % (", ".join(unsupported), settings.name))
+    package, notebook = package_name(settings), next(iter(settings.templates.values())).name
+    out = Path(out)
+    with tempfile.TemporaryDirectory(prefix="kit-") as scratch:
+        folder = Path(scratch) / package
+        (folder / "data").mkdir(parents=True)
+        for name in MODULES:
+            text = (RUNTIME / name).read_text().replace("rnn_check", package).replace("RNN_Captioning.ipynb", notebook)
+            (folder / name).write_text(text)
+        _copy_grader_modules(folder, settings)
+        packer = Packer()
+        packer.save(folder / "data" / "public.npz", _document(settings, items, packer, package))
+        (folder / "README.md").write_text(README.format(package=package, title=settings.title, notebook=notebook,
+                                                        first=items[0].name))
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(out / package, ignore_errors=True)
+        shutil.copytree(folder, out / package)
+    return out / package
+
+
+def _copy_grader_modules(folder, settings):
+    """The grader's comparisons and its probe (with the assignment's extensions), as they are."""
+    source = Path(compare.__file__).read_text()
+    if COMPARE_IMPORT not in source:
+        raise RuntimeError("check/compare.py no longer imports Opaque as the kit expects")
+    (folder / "_compare.py").write_text(COPIED % "check/compare.py" + source.replace(COMPARE_IMPORT,
+                                                                                      "from ._probe import Opaque\n"))
+    (folder / "_probe.py").write_text(COPIED % "grade/kernel_probe.py" + "\n".join(
+        probe_sources(settings.probe_extensions)))
+
+
+def _document(settings, items, packer, package):
+    """The kit's JSON: items with their public cases, and the recorded stand-in calls."""
+    layers = [i for i in settings.items if i.kind == "layer"]
+    recorder = Recorder([f for i in layers for f in i.functions], [i.backward for i in layers if i.backward],
+                        [i.forward for i in layers if i.returns_cache], packer)
+    entries = []
+    for item in items:
+        entry = {"name": item.name, "kind": item.kind, "forward": item.forward, "backward": item.backward,
+                 "outputs": list(item.outputs), "wrt": list(item.wrt), "returns_cache": item.returns_cache,
+                 "deps": list(item.deps), "functions": list(item.functions), "hints": dict(item.hints)}
+        if item.kind == "layer":
+            labels = list(item.outputs) + ([] if item.backward else ["dx"])
+            entry["thresholds"] = {label: settings.threshold(item.name, label) for label in labels}
+            entry["cases"] = layer_cases(item, settings.items, recorder, packer)
+        elif item.kind == "model_loss":
+            entry["thresholds"] = {label: settings.threshold(item.name, label) for label in ("loss", "grads")}
+            entry["cases"] = model_cases(item, settings.items, recorder, packer, settings.cell_type)
+        else:
+            entry["cases"] = [sample_case(item, settings.items, recorder, packer, settings.cell_type)]
+        entries.append(entry)
+    return {"assignment": settings.name, "title": settings.title, "package": package, "h": H,
+            "cell_type": settings.cell_type, "targets": slicing.targets(settings.graded_functions),
+            "ops": {op: settings.op(op) for op in ("model_loss", "model_sample")},
+            "groups": [list(g) for g in groups(settings.items)], "items": entries,
+            "parameters": recorder.parameters, "backwards": sorted(recorder.backwards), "calls": recorder.table()}
+
+
+COPIED = "# Copied from the grader's grader/%s by `grade --student-kit`.\n"
+
+README = """\
+# {package}: the public checks of {title}
+
+The checks your notebook shows, run on your own code, with the grader's messages. This
+folder holds no solution: only the notebook's inputs and the values they should give.
+It needs NumPy only. Put this `{package}` folder next to `{notebook}`.
+
+In the notebook, after defining your functions (no restart needed):
+
+    from {package} import check
+    check("{first}")   # one item (and, quietly, those before it)
+    check()                     # every item
+
+On the command line (runs only the cells that define your functions, no training):
+
+    python -m {package} {notebook}
+
+Exit status 0 when every check passes, 1 when one fails, 2 when the notebook cannot be read.
+The sampling check uses a model of its own (the kit's seed); the grader's hidden checks
+use other inputs, so passing here is necessary, not sufficient.
+"""

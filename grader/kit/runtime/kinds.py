@@ -1,0 +1,242 @@
+"""The public checks of each kind of item, as the grader's ``check/kinds`` make them (same
+requests, same comparisons, same names and messages), with the expected values read from the
+kit's data instead of computed by the reference.
+"""
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+
+from ._compare import CheckResult, compare, ladder, numeric_gradient
+from .judge import MalformedValue, Verdict
+
+H = 1e-5  # the grader's step for numeric gradients (a case may set its own)
+
+
+def _hint(item, label):
+    return item["hints"].get(label, item["hints"].get("*", ""))
+
+
+class Case:
+    """A public case read from the kit."""
+
+    def __init__(self, kit, data):
+        self.data = data
+        self.name = data["name"]
+        self.args = kit.value(data.get("args", []))
+        self.upstream = kit.value(data.get("upstream"))
+        self.expected = kit.value(data.get("expected"))
+
+
+def _differentiated(item, case):
+    """(outputs, flattened upstream) a numeric gradient projects the forward onto (as the grader)."""
+    if not item["returns_cache"] or not case.upstream:
+        return 0, None
+    return list(range(len(case.upstream))), np.concatenate([np.ravel(u) for u in case.upstream])
+
+
+def _untouched(values):
+    return bool(values) and all(v is None for v in values)
+
+
+class Layer:
+    """A forward, and a backward called with that forward's own cache (``kinds/layer.py``)."""
+
+    def judge(self, judge, item, verdict):
+        patch = judge.substitutes(item)
+        if patch:
+            verdict.notes.append("graded with the grader's %s in place of yours (they failed their own items)"
+                                 % ", ".join(sorted(set(patch))))
+        if not (item["backward"] and item["forward"] in judge.failed):
+            self._run_cases(judge, item, verdict, patch, "normal")
+            return
+        own = Verdict()
+        self._run_cases(judge, item, own, patch, "own-forward")
+        if own.status == "passed" and all(c.passed for c in own.checks):
+            own.notes = verdict.notes + ["your %s failed its item; your %s was judged against the numeric "
+                                         "gradient of your own forward" % (item["forward"], item["backward"])]
+            verdict.__dict__.update(own.__dict__)
+            return
+        grader = Verdict()
+        self._run_cases(judge, item, grader, judge.dependency_groups(item), "grader-forward")
+        chosen = grader if grader.status in ("passed", "failed") else own
+        chosen.notes = verdict.notes + ["your %s failed its item, so your %s was also tried with the cache "
+                                        "of the grader's %s" % (item["forward"], item["backward"], item["forward"])]
+        verdict.__dict__.update(chosen.__dict__)
+
+    def _run_cases(self, judge, item, verdict, patch, mode):
+        jobs = []
+        for data in item["cases"]:
+            case = Case(judge.kit, data)
+            numeric = mode != "grader-forward" and bool(item["wrt"]) and data["numeric"]
+            outputs, _ = _differentiated(item, case)
+            fields = dict(forward=item["forward"], backward=item["backward"], args=case.args, upstream=case.upstream,
+                          returns_cache=item["returns_cache"], patch=patch,
+                          forward_impl="reference" if mode == "grader-forward" else "student",
+                          perturb={"wrt": list(item["wrt"]), "h": H, "output": outputs} if numeric else None)
+            jobs.append(("layer", fields, partial(self._check, judge, item, case, verdict, mode, numeric), False))
+        judge.run(verdict, jobs)
+
+    def _check(self, judge, item, case, verdict, mode, numeric, result):
+        actual = result.get("backward") if item["backward"] else result.get("forward")
+        if actual is None or _untouched(actual):
+            verdict.flag("not_implemented", "%s returned None (the template is untouched)"
+                         % (item["backward"] or item["forward"]))
+            return
+        actual = list(actual) + [None] * (len(item["outputs"]) - len(actual))
+        if mode != "own-forward" and not (item["backward"] and mode == "normal"):
+            for i, label in enumerate(item["outputs"]):
+                verdict.checks.append(compare("%s: %s vs reference" % (case.name, label), actual[i], case.expected[i],
+                                              metric="rel_error", threshold=item["thresholds"][label],
+                                              kind="gradient" if item["backward"] or label == "dx" else "value",
+                                              visibility="public", label=label, hint=_hint(item, label),
+                                              input_dtype="float64"))
+        if numeric:
+            self._numeric_checks(item, case, result, actual, verdict, skip_unused=mode == "own-forward")
+
+    def _numeric_checks(self, item, case, result, actual, verdict, skip_unused=False):
+        grads = actual if item["backward"] else [actual[1]]
+        labels = item["outputs"] if item["backward"] else ("dx",)
+        _, upstream = _differentiated(item, case)
+        judged = 0
+        for slot, (arg_index, (plus, minus)) in enumerate(zip(item["wrt"], result.get("perturbed", []))):
+            label = labels[slot]
+            name = "%s: %s vs numeric gradient of your forward" % (case.name, label)
+            try:
+                num = numeric_gradient(plus, minus, upstream, H).reshape(np.shape(case.args[arg_index]))
+            except ValueError:
+                verdict.checks.append(CheckResult(name, "numeric-gradient", "public", "", None, None, False,
+                                                  "your forward's output has shape %s, expected %s" % (
+                                                      np.shape(plus)[1:], np.shape(upstream))))
+                continue
+            if skip_unused and not np.any(num):
+                verdict.notes.append("%s: %s not judged: your forward does not use that input" % (case.name, label))
+                continue
+            judged += 1
+            verdict.checks.append(compare(name, grads[slot], num, kind="numeric-gradient", visibility="public",
+                                          label=label, hint=_hint(item, label), metric="rel_error",
+                                          threshold=item["thresholds"][label]))
+        if skip_unused and not judged:
+            verdict.checks.append(CheckResult("%s: gradients" % case.name, "numeric-gradient", "public",
+                                              "", None, None, False, "your forward uses none of its inputs"))
+
+
+def _model_fields(kit, data):
+    init = dict(data["init"], cell_type=kit.document["cell_type"], dtype="float64")
+    fields = {"init": init, "params": kit.value(data["params"]), "features": kit.value(data["features"])}
+    if "captions" in data:
+        fields["captions"] = kit.value(data["captions"])
+    return fields
+
+
+def _template_loss(loss, grads):
+    """The template's ``loss`` returns ``(0.0, {})``; a None loss counts as nothing returned."""
+    if loss is None:
+        return True
+    return isinstance(grads, dict) and not grads and isinstance(loss, (int, float, np.number)) and loss == 0
+
+
+class ModelLoss:
+    """The model's loss and its numeric gradients (``kinds/model.py``)."""
+
+    def judge(self, judge, item, verdict):
+        patch = judge.substitutes(item)
+        if patch:
+            verdict.notes.append("graded with the grader's layers in place of yours for: %s" % ", ".join(sorted(patch)))
+        jobs = []
+        for data in item["cases"]:
+            numeric = data["check"] == "gradient"
+            fields = dict(_model_fields(judge.kit, data), patch=patch)
+            fields["perturb"] = {"h": data["h"], "params": sorted(fields["params"])} if numeric else None
+            jobs.append((judge.op("model_loss"), fields, partial(self._check, judge, item, data, verdict, numeric),
+                         data["check"] == "loss"))
+        judge.run(verdict, jobs)
+
+    def _check(self, judge, item, data, verdict, numeric, result):
+        loss, grads = result.get("loss"), result.get("grads")
+        if _template_loss(loss, grads):
+            verdict.flag("not_implemented", "loss returned (0.0, {}) or None: the template is untouched")
+            return
+        params = judge.kit.value(data["params"])
+        if data["check"] == "loss":
+            verdict.checks.append(compare("%s: loss vs reference" % data["name"], loss, np.asarray(data["ref_loss"]),
+                                          metric="rel_error", threshold=item["thresholds"]["loss"],
+                                          visibility="public", label="loss", hint=_hint(item, "*"),
+                                          input_dtype="float64"))
+        if not isinstance(grads, dict):
+            verdict.checks.append(CheckResult("%s: grads" % data["name"], "gradient", "public", "", None, None, False,
+                                              "grads should be a dict keyed like model.params"))
+            return
+        for name in sorted(params) if numeric else ():
+            plus, minus = result["perturbed"][name]
+            num = numeric_gradient(plus, minus, None, data["h"])
+            if num.size != params[name].size:
+                raise MalformedValue("model.params[%r] has %d values after your loss ran, expected %d: loss must not "
+                                     "replace the parameters" % (name, num.size, params[name].size))
+            verdict.checks.append(compare("%s: grads[%r] vs numeric gradient of your loss" % (data["name"], name),
+                                          grads.get(name), num.reshape(params[name].shape), kind="numeric-gradient",
+                                          visibility="public", label="grads[%r]" % name, metric="rel_error",
+                                          threshold=item["thresholds"]["grads"]))
+
+
+class Sample:
+    """Greedy decoding against the reference's greedy words (``kinds/model.py``, ``sampling.py``).
+    The kit's case has no near tie, so at every step only the reference's word is right."""
+
+    def judge(self, judge, item, verdict):
+        data = item["cases"][0]
+        fields = dict(_model_fields(judge.kit, data), patch=judge.substitutes(item), max_length=data["max_length"])
+        untouched = []
+        judge.run(verdict, [(judge.op("model_sample"), fields,
+                             partial(self._check, judge.kit, data, verdict, untouched), False)])
+        if untouched and all(untouched) and not all(c.passed for c in verdict.checks):
+            verdict.flag("not_implemented", "sample returned only <NULL>, as the template does, where greedy "
+                                            "decoding gives other words")
+
+    @staticmethod
+    def _check(kit, data, verdict, untouched, result):
+        captions = result.get("captions")
+        verdict.checks.append(check_sample(data, kit.value(data["greedy"]), captions))
+        null = data["init"]["word_to_idx"]["<NULL>"]
+        shape = (len(kit.value(data["features"])), data["max_length"] or 30)
+        untouched.append(isinstance(captions, np.ndarray) and captions.shape == shape and bool(np.all(captions == null)))
+
+
+def check_sample(data, greedy, captions):
+    words = data["init"]["word_to_idx"]
+    max_length = data["max_length"] or 30
+    N, name = greedy.shape[0], "%s: greedy words vs reference" % data["name"]
+    problem = ladder(captions, np.zeros((N, max_length), dtype=np.int64), "captions")
+    if problem:
+        if "shape" in problem and data["max_length"]:
+            problem += " (max_length=%d was passed)" % max_length
+        return CheckResult(name, "sample", "public", "exact", None, 0, False, problem)
+    captions = np.asarray(captions)
+    id_to_word = {i: w for w, i in words.items()}
+    wrong, first, hint = 0, "", ""
+    for n in range(N):
+        for t in range(max_length):
+            word, best = int(captions[n, t]), int(greedy[n, t])
+            if word != best:
+                wrong += 1
+                if not first:
+                    first = "row %d, step %d: got %s, the most likely word is %s" % (
+                        n, t, _name(id_to_word, word), _name(id_to_word, best))
+                    if t == 0 and word == words["<START>"]:
+                        hint = "column 0 holds the first generated word, not <START>"
+                    elif t > 0 and np.all(captions[n, :t + 1] == captions[n, 0]):
+                        hint = "feed the word chosen at step t-1 as the input of step t"
+                break
+            if word == words["<END>"]:
+                break
+    passed = wrong == 0
+    message = "" if passed else "%d of %d captions differ from greedy decoding; first: %s" % (wrong, N, first)
+    return CheckResult(name, "sample", "public", "mismatched captions", float(wrong), 0, passed, message, hint=hint)
+
+
+def _name(id_to_word, word):
+    return "%r (id %d)" % (id_to_word.get(word, "?"), word)
+
+
+KINDS = {"layer": Layer(), "model_loss": ModelLoss(), "sample": Sample()}

@@ -1,0 +1,70 @@
+"""Checking a notebook's functions where they live: the calling notebook's namespace (or the
+one the command line ran the notebook in), then the student's ``cs231n`` modules; and the
+lines a student reads.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from . import _probe as probe
+from .data import Replay
+from .judge import Judge, Kit
+
+DATA = Path(__file__).with_name("data") / "public.npz"
+SYMBOLS = {"passed": "ok", "failed": "FAIL", "error": "ERROR", "missing": "MISSING", "not_implemented": "TODO",
+           "timeout": "TIMEOUT"}  # the grader's terminal symbols
+
+
+def namespaces(notebook):
+    """[the notebook's namespace, then each student module that imports]; importing records in
+    the probe why a module did not, for the 'not defined' messages."""
+    spaces = [notebook]
+    probe.IMPORT_ERRORS.clear()
+    for name in probe.STUDENT_MODULES:
+        module = sys.modules.get(name)
+        if module is None:
+            try:
+                module = __import__(name, fromlist=["_"])
+            except (Exception, SystemExit) as exc:
+                probe.IMPORT_ERRORS[name] = "%s: %s" % (type(exc).__name__, exc)
+        if module is not None:
+            spaces.append(vars(module))
+    return spaces
+
+
+def verdicts(notebook, name=None):
+    """[(item, Verdict)] of item ``name`` (every item when None), judged on ``notebook``'s functions.
+    The items before it are judged too (quietly): a failed one is replaced inside later items."""
+    kit = Kit(DATA)
+    wanted = kit.item(name)["name"] if name else None
+    judge = Judge(kit, namespaces(notebook), Replay(kit.document, kit.buffers))
+    found = []
+    for item in kit.items:
+        verdict = judge.judge(item)
+        if wanted in (None, item["name"]):
+            found.append((item, verdict))
+        if item["name"] == wanted:
+            break
+    return found
+
+
+def report(found):
+    """What a student reads: a line per item, then one per check, its problem, notes and hint."""
+    out = []
+    for item, verdict in found:
+        out.append("%-7s %s" % (SYMBOLS[verdict.status], item["name"]))
+        for check in verdict.checks:
+            out.append("          %s %s%s" % ("pass" if check.passed else "FAIL", check.name,
+                                             ": " + check.message if check.message else ""))
+        out += ["          " + line for line in verdict.problem.strip().splitlines()]
+        out += ["          note: " + note for note in verdict.notes]
+        hint = next((c.hint for c in verdict.checks if not c.passed and c.hint), "")
+        if hint:
+            out.append("          hint: " + hint)
+    return out
+
+
+def check_in(notebook, name=None):
+    """``check(name)`` in a notebook: print the lines of its verdicts."""
+    print("\n".join(report(verdicts(notebook, name))))
