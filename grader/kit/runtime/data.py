@@ -172,7 +172,6 @@ class Replay:
         self.calls = {}  # signature -> (digests, projections, outputs)
         for signature, digests, projections, outputs in document["calls"]:
             self.calls[signature] = ({d: i for i, d in enumerate(digests)}, np.array(projections), outputs)
-        self.modules = {}
         self.unread = False
 
     def function(self, name):

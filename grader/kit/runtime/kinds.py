@@ -200,7 +200,8 @@ class Sample:
         verdict.checks.append(check_sample(data, kit.value(data["greedy"]), captions))
         null = data["init"]["word_to_idx"]["<NULL>"]
         shape = (len(kit.value(data["features"])), data["max_length"] or 30)
-        untouched.append(isinstance(captions, np.ndarray) and captions.shape == shape and bool(np.all(captions == null)))
+        untouched.append(isinstance(captions, np.ndarray) and captions.shape == shape
+                         and bool(np.all(captions == null)))
 
 
 def check_sample(data, greedy, captions):
@@ -215,17 +216,16 @@ def check_sample(data, greedy, captions):
     captions = np.asarray(captions)
     id_to_word = {i: w for w, i in words.items()}
     wrong, first, hint = 0, "", ""
-    for n in range(N):
-        for t in range(max_length):
-            word, best = int(captions[n, t]), int(greedy[n, t])
+    for n, (row, right) in enumerate(zip(captions, greedy)):
+        for step, (word, best) in enumerate(zip(row.tolist(), right.tolist())):
             if word != best:
                 wrong += 1
                 if not first:
                     first = "row %d, step %d: got %s, the most likely word is %s" % (
-                        n, t, _name(id_to_word, word), _name(id_to_word, best))
-                    if t == 0 and word == words["<START>"]:
+                        n, step, _name(id_to_word, word), _name(id_to_word, best))
+                    if step == 0 and word == words["<START>"]:
                         hint = "column 0 holds the first generated word, not <START>"
-                    elif t > 0 and np.all(captions[n, :t + 1] == captions[n, 0]):
+                    elif step > 0 and np.all(row[:step + 1] == row[0]):
                         hint = "feed the word chosen at step t-1 as the input of step t"
                 break
             if word == words["<END>"]:

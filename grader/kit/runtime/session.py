@@ -7,6 +7,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from . import _probe as probe
 from .data import Replay
 from .judge import Judge, Kit
@@ -39,13 +41,16 @@ def verdicts(notebook, name=None):
     kit = Kit(DATA)
     wanted = kit.item(name)["name"] if name else None
     judge = Judge(kit, namespaces(notebook), Replay(kit.document, kit.buffers))
-    found = []
-    for item in kit.items:
-        verdict = judge.judge(item)
-        if wanted in (None, item["name"]):
-            found.append((item, verdict))
-        if item["name"] == wanted:
-            break
+    found, state = [], np.random.get_state()  # the notebook's random draws go on as if not checked
+    try:
+        for item in kit.items:
+            verdict = judge.judge(item)
+            if wanted in (None, item["name"]):
+                found.append((item, verdict))
+            if item["name"] == wanted:
+                break
+    finally:
+        np.random.set_state(state)
     return found
 
 

@@ -1,0 +1,207 @@
+"""The student kit: nothing of the solution in it, and the grader's public verdicts out of it.
+
+The kit runs in this process here, on functions defined from sources (as a notebook defines
+them); tests/test_kit_notebooks.py runs it on real notebooks, and `grade --public-only` too.
+"""
+import ast
+import contextlib
+import inspect
+import io
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import bugs
+import bugs_lstm
+import kits
+import notebooks
+from correct_variants import VARIANTS
+from grader import assignments
+from grader.assignments.calibrate import reference_namespace
+from grader.check import cases as C
+from grader.check.judge import Judge
+from grader.check.kinds.layer import Layer
+from reference import captioning_rnn, rnn_layers
+from reference.captioning_rnn import CaptioningRNN
+from test_judge_bugs import namespace_with
+
+ASSIGNMENTS = ("rnn", "lstm", "cs7353")
+CATALOGUES = {"rnn": bugs.BUGS, "lstm": bugs_lstm.BUGS, "cs7353": bugs.BUGS}
+
+
+def reference_lines():
+    """Each line of the statements in the reference's function bodies (docstrings aside)."""
+    found = set()
+    for module in (rnn_layers, captioning_rnn):
+        source = inspect.getsource(module)
+        lines = source.split("\n")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.FunctionDef):
+                body = node.body[1:] if isinstance(node.body[0], ast.Expr) else node.body
+                for statement in body:
+                    found.update(line.strip() for line in lines[statement.lineno - 1:statement.end_lineno])
+    return {line for line in found if len(line) >= 8 and not line.startswith("#")}
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_kit_holds_no_line_of_the_reference(assignment):
+    text = kits.kit_text(assignment)
+    hints = " ".join(h for item in assignments.load(assignment).items for h in item.hints.values())
+    assert [line for line in reference_lines() if line in text and line not in hints] == []
+    assert len(reference_lines()) > 100
+    assert "def rel_error(x, y):" in text, "the search reads the kit: it finds the grader's code the kit copies"
+
+
+def hidden_arrays(assignment, seed):
+    """Inputs and the reference's outputs of every hidden case the grader draws with ``seed``."""
+    settings = assignments.load(assignment)
+    judge = Judge(None, settings, seed)
+    for item in settings.items:
+        if item.kind == "layer":
+            for case in C.hidden_cases(item, judge.rng(item)):
+                args = [a.astype(np.float64) if a.dtype.kind == "f" else a for a in case.args]
+                yield from case.args
+                yield from Layer.expected(item, args, case.upstream)
+        elif item.kind == "model_loss":
+            for case in C.model_hidden_cases(judge.rng(item), settings.cell_type):
+                model = CaptioningRNN(cell_type=settings.cell_type, dtype=np.float64, **case.extra["init"])
+                model.params = {k: v.astype(np.float64) for k, v in case.extra["params"].items()}
+                loss, grads = model.loss(case.args[0].astype(np.float64), case.args[1])
+                yield from [case.args[0], np.asarray(loss), *case.extra["params"].values(), *grads.values()]
+        elif item.kind == "sample":
+            for case in C.sample_cases(judge.rng(item), False, settings.cell_type)[1:]:
+                yield from [case.args[0], *case.extra["params"].values()]
+
+
+def _distinctive(array):
+    """The array's numbers as float64, without round ones (0, 1, 0.5...) that any array holds."""
+    values = np.asarray(array, dtype=np.float64).ravel()
+    return values[values != np.round(values, 6)]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_kit_holds_no_value_of_a_hidden_check(assignment):
+    buffers = kits.kit_buffers(assignment)
+    numbers = np.concatenate([b.astype(np.float64) for b in buffers.values()])
+    raw = {key.split()[1]: b.tobytes() for key, b in buffers.items()}
+    for seed in (kits.sample_seed(assignment), 1, 12345):
+        arrays = list(hidden_arrays(assignment, seed))
+        assert len(arrays) > 50
+        for array in arrays:
+            assert not np.isin(_distinctive(array), numbers).any(), "a hidden value is in the kit (seed %d)" % seed
+            if array.dtype.kind == "f" and array.size > 1 and array.dtype.str in raw:
+                assert raw[array.dtype.str].find(np.ascontiguousarray(array).tobytes()) < 0
+    public = C.public_cases(assignments.load(assignment).items[0])[0]
+    assert np.isin(_distinctive(public.args[0]), numbers).all(), "the search finds what is there: public inputs"
+
+
+def blank_namespace(assignment):
+    """The untouched template's functions."""
+    names = [n for n in notebooks.GRADED + notebooks.LSTM_TODOS
+             if n in assignments.load(assignment).graded_functions or n.startswith("CaptioningRNN.")]
+    return namespace_with(notebooks.template_sources(names))
+
+
+VERSIONS = [(a, "reference") for a in ASSIGNMENTS] + [(a, "blank template") for a in ASSIGNMENTS] + [
+    (a, bug.name) for a in ASSIGNMENTS for bug in CATALOGUES[a] if not bug.extra_cells
+    and bug.item in {i.name for i in assignments.load(a).items}] + [("rnn", name) for name in VARIANTS]
+
+
+@pytest.mark.parametrize("assignment,version", VERSIONS, ids=["%s-%s" % v for v in VERSIONS])
+def test_the_kit_gives_the_verdicts_of_the_grader_pre_check(assignment, version):
+    """Every check: same verdict, same message; the items before a bug are replaced as the grader does."""
+    by_name = {bug.name: bug for bug in CATALOGUES[assignment]}
+    namespace = reference_namespace() if version == "reference" else blank_namespace(assignment) \
+        if version == "blank template" else namespace_with(by_name[version].replace) if version in by_name \
+        else namespace_with(VARIANTS[version])
+    grader, kit = kits.grader_views(assignment, namespace), kits.kit_views(assignment, namespace)
+    assert list(kit) == list(grader)
+    for name in grader:
+        assert kit[name] == grader[name], name
+    expected = {"reference": "passed", "blank template": "not_implemented"}.get(version)
+    if expected:
+        assert {status for status, *_ in kit.values()} == {expected}
+
+
+def test_a_failed_function_is_replaced_from_the_records_even_when_a_caller_rounds_differently():
+    """The loss computes h0 with its own sums (other last bits): the grader's recorded rnn_forward
+    is still found, nearest by its projection, and the loss passes as it does in the grader."""
+    loss = textwrap.dedent(inspect.getsource(CaptioningRNN.loss)).replace(
+        "h0, cache_proj = affine_forward(features, p['W_proj'], p['b_proj'])",
+        "h0 = (features[:, :, None] * p['W_proj'][None]).sum(axis=1) + p['b_proj']\n"
+        "    cache_proj = (features, p['W_proj'], p['b_proj'])")
+    assert "p['W_proj'][None]" in loss
+    namespace = namespace_with({"CaptioningRNN.loss": loss, **bugs.BY_NAME["rnn_forward_no_state_update"].replace})
+    kit, grader = kits.kit_views("rnn", namespace), kits.grader_views("rnn", namespace)
+    assert kit == grader and kit["CaptioningRNN.loss"][0] == "passed" and kit["rnn_forward"][0] == "failed"
+    rng = np.random.default_rng(0)
+    features, w = rng.standard_normal((10, 20)), rng.standard_normal((20, 40))
+    assert not np.array_equal((features[:, :, None] * w[None]).sum(axis=1), features.dot(w)), "other last bits"
+
+
+def test_calls_the_reference_never_made_are_reported_as_not_isolated():
+    forward = bugs.RNN_FORWARD_NO_STATE_UPDATE.replace("x[:, t, :]", "x[:, t, :] * 2")
+    namespace = namespace_with({**bugs.BY_NAME["rnn_step_forward_no_bias"].replace, "rnn_forward": forward})
+    status, checks, notes, problem = kits.kit_views("rnn", namespace)["rnn_forward"]
+    assert status == "error" and not checks
+    assert problem.startswith("could not isolate this item from rnn_step_forward, which failed its own check")
+
+
+def run_in_notebook(code, namespace):
+    """Run ``code`` as a notebook cell in ``namespace``; return what it printed."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(code, namespace)
+    return printed.getvalue()
+
+
+def test_check_in_a_notebook_prints_a_line_per_check_of_the_functions_it_defined():
+    kits.kit_module("rnn")
+    namespace = {}
+    exec("import numpy as np\n" + bugs.RNN_STEP_FORWARD_NO_BIAS, namespace)
+    text = run_in_notebook("from rnn_check import check\ncheck('rnn_step_forward')", namespace)
+    lines = text.splitlines()
+    assert lines[0] == "FAIL    rnn_step_forward"
+    assert lines[1].startswith("          FAIL public: notebook inputs: next_h vs reference: next_h: rel_error ")
+    assert lines[-1] == "          hint: next_h = tanh(x Wx + prev_h Wh + b); check the bias and the activation"
+    namespace.update(reference_namespace())
+    text = run_in_notebook("check()", namespace)
+    assert text.count("\nok      ") + text.startswith("ok      ") == 11 and "FAIL" not in text
+    with pytest.raises(ValueError, match="no item 'rnn_step' .*rnn_step_forward"):
+        run_in_notebook("check('rnn_step')", namespace)
+
+
+def test_an_item_not_defined_yet_is_missing_in_the_graders_words():
+    kits.kit_module("rnn")
+    text = run_in_notebook("from rnn_check import check\ncheck('rnn_step_backward')", {})
+    assert text.splitlines()[0] == "MISSING rnn_step_backward", "only the item asked for is shown"
+    assert "rnn_step_forward is not defined (looked in the notebook and in cs231n/)" in text
+
+
+def test_the_kit_imports_numpy_and_the_standard_library_only():
+    folder = kits.kit_folder("rnn")
+    code = ("import sys, json, numpy, numpy.random\nbefore = set(sys.modules)\nsys.path.insert(0, %r)\n"
+            "import rnn_check.session as s, rnn_check.notebook\ns.verdicts({})\n"
+            "print(json.dumps(sorted({m.split('.')[0] for m in set(sys.modules) - before})))" % str(folder))
+    done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    imported = set(json.loads(done.stdout.splitlines()[-1]))
+    assert imported - set(sys.stdlib_module_names) - {"numpy", "rnn_check"} == set()
+    assert "rnn_check" in imported
+
+
+def test_grade_writes_a_kit_named_after_the_assignment(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "grader", "--student-kit", str(tmp_path), "--assignment", "cs7353"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    package = tmp_path / "cs7353_check"
+    assert {p.name for p in package.iterdir()} >= {"__init__.py", "__main__.py", "README.md", "data", "_compare.py"}
+    assert "python -m cs7353_check CS7353_RNN_Captioning.ipynb" in (package / "README.md").read_text()
+    for args in (["--assignment", "rnn,lstm"], ["--assignment", "rnn-pytorch"]):
+        done = subprocess.run([sys.executable, "-m", "grader", "--student-kit", str(tmp_path / "x"), *args],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr
