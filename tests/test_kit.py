@@ -31,6 +31,8 @@ from test_judge_bugs import namespace_with
 
 ASSIGNMENTS = ("rnn", "lstm", "cs7353")
 CATALOGUES = {"rnn": bugs.BUGS, "lstm": bugs_lstm.BUGS, "cs7353": bugs.BUGS}
+# The quick subset builds the rnn and cs7353 kits only (the lstm kit takes seconds to record).
+EACH_KIT = ["rnn", "cs7353", pytest.param("lstm", marks=pytest.mark.slow)]
 
 
 def reference_lines():
@@ -47,7 +49,7 @@ def reference_lines():
     return {line for line in found if len(line) >= 8 and not line.startswith("#")}
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+@pytest.mark.parametrize("assignment", EACH_KIT)
 def test_the_kit_holds_no_line_of_the_reference(assignment):
     text = kits.kit_text(assignment)
     hints = " ".join(h for item in assignments.load(assignment).items for h in item.hints.values())
@@ -83,7 +85,7 @@ def _distinctive(array):
     return values[values != np.round(values, 6)]
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+@pytest.mark.parametrize("assignment", EACH_KIT)
 def test_the_kit_holds_no_value_of_a_hidden_check(assignment):
     buffers = kits.kit_buffers(assignment)
     numbers = np.concatenate([b.astype(np.float64) for b in buffers.values()])
@@ -109,9 +111,12 @@ def blank_namespace(assignment):
 VERSIONS = [(a, "reference") for a in ASSIGNMENTS] + [(a, "blank template") for a in ASSIGNMENTS] + [
     (a, bug.name) for a in ASSIGNMENTS for bug in CATALOGUES[a] if not bug.extra_cells
     and bug.item in {i.name for i in assignments.load(a).items}] + [("rnn", name) for name in VARIANTS]
+QUICK = {("rnn", "reference"), ("rnn", "blank template"), ("rnn", "rnn_step_forward_no_bias"),
+         ("rnn", "word_embedding_backward_assign"), ("cs7353", "reference")}  # the sweep is slow
 
 
-@pytest.mark.parametrize("assignment,version", VERSIONS, ids=["%s-%s" % v for v in VERSIONS])
+@pytest.mark.parametrize("assignment,version", [
+    pytest.param(*v, id="%s-%s" % v, marks=() if v in QUICK else pytest.mark.slow) for v in VERSIONS])
 def test_the_kit_gives_the_verdicts_of_the_grader_pre_check(assignment, version):
     """Every check: same verdict, same message; the items before a bug are replaced as the grader does."""
     by_name = {bug.name: bug for bug in CATALOGUES[assignment]}
@@ -194,6 +199,7 @@ def test_the_kit_imports_numpy_and_the_standard_library_only():
     assert "rnn_check" in imported
 
 
+@pytest.mark.slow
 def test_grade_writes_a_kit_named_after_the_assignment(tmp_path):
     done = subprocess.run([sys.executable, "-m", "grader", "--student-kit", str(tmp_path), "--assignment", "cs7353"],
                           capture_output=True, text=True, timeout=120)

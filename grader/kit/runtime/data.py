@@ -185,11 +185,11 @@ class Replay:
 
     def unread_while(self, function, *args, **kwargs):
         """``function(*args, **kwargs)`` with ``unread`` set."""
-        self.unread = True
+        previous, self.unread = self.unread, True
         try:
             return function(*args, **kwargs)
         finally:
-            self.unread = False
+            self.unread = previous
 
     def answer(self, name, args):
         """The recorded output of ``name(*args)``; NotIsolated when there is none."""

@@ -11,8 +11,6 @@ import numpy as np
 from ._compare import CheckResult, compare, ladder, numeric_gradient
 from .judge import MalformedValue, Verdict
 
-H = 1e-5  # the grader's step for numeric gradients (a case may set its own)
-
 
 def _hint(item, label):
     return item["hints"].get(label, item["hints"].get("*", ""))
@@ -74,7 +72,8 @@ class Layer:
             fields = dict(forward=item["forward"], backward=item["backward"], args=case.args, upstream=case.upstream,
                           returns_cache=item["returns_cache"], patch=patch,
                           forward_impl="reference" if mode == "grader-forward" else "student",
-                          perturb={"wrt": list(item["wrt"]), "h": H, "output": outputs} if numeric else None)
+                          perturb={"wrt": list(item["wrt"]), "h": judge.kit.document["h"], "output": outputs}
+                          if numeric else None)
             jobs.append(("layer", fields, partial(self._check, judge, item, case, verdict, mode, numeric), False))
         judge.run(verdict, jobs)
 
@@ -93,9 +92,10 @@ class Layer:
                                               visibility="public", label=label, hint=_hint(item, label),
                                               input_dtype="float64"))
         if numeric:
-            self._numeric_checks(item, case, result, actual, verdict, skip_unused=mode == "own-forward")
+            self._numeric_checks(judge.kit.document["h"], item, case, result, actual, verdict,
+                                 skip_unused=mode == "own-forward")
 
-    def _numeric_checks(self, item, case, result, actual, verdict, skip_unused=False):
+    def _numeric_checks(self, h, item, case, result, actual, verdict, skip_unused=False):
         grads = actual if item["backward"] else [actual[1]]
         labels = item["outputs"] if item["backward"] else ("dx",)
         _, upstream = _differentiated(item, case)
@@ -104,7 +104,7 @@ class Layer:
             label = labels[slot]
             name = "%s: %s vs numeric gradient of your forward" % (case.name, label)
             try:
-                num = numeric_gradient(plus, minus, upstream, H).reshape(np.shape(case.args[arg_index]))
+                num = numeric_gradient(plus, minus, upstream, h).reshape(np.shape(case.args[arg_index]))
             except ValueError:
                 verdict.checks.append(CheckResult(name, "numeric-gradient", "public", "", None, None, False,
                                                   "your forward's output has shape %s, expected %s" % (
