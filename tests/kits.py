@@ -66,20 +66,22 @@ def sample_seed(assignment="rnn"):
     return next((i["cases"][0]["seed"] for i in kit.items if i["kind"] == "sample"), 0)
 
 
-def view(status, checks, notes, problem):
+def view(status, checks, notes, problem, hint):
     """What both sides must agree on: the status, each check's name, verdict and message, the
-    notes, and the first line of the problem (tracebacks name different files)."""
-    return status, [tuple(c) for c in checks], list(notes), (problem or "").split("\n")[0]
+    notes, the first line of the problem (tracebacks name different files) and the hint."""
+    return status, [tuple(c) for c in checks], list(notes), (problem or "").split("\n")[0], hint or None
 
 
 def of_verdict(verdict):
-    return view(verdict.status, [(c.name, c.passed, c.message) for c in verdict.checks], verdict.notes, verdict.problem)
+    hint = next((c.hint for c in verdict.checks if not c.passed and c.hint), None)  # as results.json's
+    return view(verdict.status, [(c.name, c.passed, c.message) for c in verdict.checks], verdict.notes,
+                verdict.problem, hint)
 
 
 def of_results(item):
     """The same view of a results.json item."""
     return view(item["status"], [(c["name"], c["passed"], c["message"]) for c in item["checks"]], item["notes"],
-                item["message"])
+                item["message"], item["hint"])
 
 
 def kit_views(assignment, namespace):

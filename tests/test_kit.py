@@ -23,6 +23,7 @@ from correct_variants import VARIANTS
 from grader import assignments
 from grader.assignments.calibrate import reference_namespace
 from grader.check import cases as C
+from grader.check import mistakes
 from grader.check.judge import Judge
 from grader.check.kinds.layer import Layer
 from reference import captioning_rnn, rnn_layers
@@ -52,7 +53,8 @@ def reference_lines():
 @pytest.mark.parametrize("assignment", EACH_KIT)
 def test_the_kit_holds_no_line_of_the_reference(assignment):
     text = kits.kit_text(assignment)
-    hints = " ".join(h for item in assignments.load(assignment).items for h in item.hints.values())
+    settings = assignments.load(assignment)  # the hints quote a fix at times, as every report does
+    hints = " ".join(m.hint for item in settings.items for m in mistakes.for_item(settings, item))
     assert [line for line in reference_lines() if line in text and line not in hints] == []
     assert len(reference_lines()) > 100
     assert "def rel_error(x, y):" in text, "the search reads the kit: it finds the grader's code the kit copies"
@@ -151,9 +153,11 @@ def test_a_failed_function_is_replaced_from_the_records_even_when_a_caller_round
 def test_calls_the_reference_never_made_are_reported_as_not_isolated():
     forward = bugs.RNN_FORWARD_NO_STATE_UPDATE.replace("x[:, t, :]", "x[:, t, :] * 2")
     namespace = namespace_with({**bugs.BY_NAME["rnn_step_forward_no_bias"].replace, "rnn_forward": forward})
-    status, checks, notes, problem = kits.kit_views("rnn", namespace)["rnn_forward"]
-    assert status == "error" and not checks
-    assert problem.startswith("could not isolate this item from rnn_step_forward, which failed its own check")
+    status, checks, notes, problem, hint = kits.kit_views("rnn", namespace)["rnn_forward"]
+    assert status == "error" and not checks and not hint
+    assert problem == ("could not isolate this item from rnn_step_forward: the grader's rnn_step_forward stands in "
+                       "for yours here (yours or its partner failed its item), and it cannot run on what your code "
+                       "passes it (the kit holds no answer for these arguments)")
 
 
 def run_in_notebook(code, namespace):
@@ -172,7 +176,7 @@ def test_check_in_a_notebook_prints_a_line_per_check_of_the_functions_it_defined
     lines = text.splitlines()
     assert lines[0] == "FAIL    rnn_step_forward"
     assert lines[1].startswith("          FAIL public: notebook inputs: next_h vs reference: next_h: rel_error ")
-    assert lines[-1] == "          hint: next_h = tanh(x Wx + prev_h Wh + b); check the bias and the activation"
+    assert lines[-1] == "          hint: next_h leaves out the bias: next_h = tanh(x Wx + prev_h Wh + b)"
     namespace.update(reference_namespace())
     text = run_in_notebook("check()", namespace)
     assert text.count("\nok      ") + text.startswith("ok      ") == 11 and "FAIL" not in text

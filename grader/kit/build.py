@@ -16,13 +16,13 @@ from ..check.kinds.base import H
 from ..errors import UsageError
 from ..grade.probe import probe_sources
 from ..resources import grader_path
-from .record import Recorder, layer_cases, model_cases, sample_case
+from .record import Recorder, layer_cases, model_cases, sample_case, variants
 from .runtime import slicing
 from .runtime.data import Packer
 
 RUNTIME = grader_path("kit", "runtime")
-MODULES = ("__init__.py", "__main__.py", "data.py", "judge.py", "kinds.py", "notebook.py", "session.py",
-           "slicing.py")
+MODULES = ("__init__.py", "__main__.py", "data.py", "judge.py", "kinds.py", "mistakes.py", "notebook.py",
+           "session.py", "slicing.py")
 COMPARE_IMPORT = "from ..grade.kernel_probe import Opaque\n"
 
 
@@ -78,16 +78,18 @@ def _document(settings, items, packer, package):
     for item in items:
         entry = {"name": item.name, "kind": item.kind, "forward": item.forward, "backward": item.backward,
                  "outputs": list(item.outputs), "wrt": list(item.wrt), "returns_cache": item.returns_cache,
-                 "deps": list(item.deps), "functions": list(item.functions), "hints": dict(item.hints)}
+                 "deps": list(item.deps), "functions": list(item.functions)}
         if item.kind == "layer":
             labels = list(item.outputs) + ([] if item.backward else ["dx"])
             entry["thresholds"] = {label: settings.threshold(item.name, label) for label in labels}
-            entry["cases"] = layer_cases(item, settings.items, recorder, packer)
+            cases = layer_cases(item, settings.items, recorder, packer)
         elif item.kind == "model_loss":
             entry["thresholds"] = {label: settings.threshold(item.name, label) for label in ("loss", "grads")}
-            entry["cases"] = model_cases(item, settings.items, recorder, packer, settings.cell_type)
+            cases = model_cases(item, settings.items, recorder, packer, settings.cell_type)
         else:
-            entry["cases"] = [sample_case(item, settings.items, recorder, packer, settings.cell_type)]
+            cases = sample_case(item, settings.items, recorder, packer, settings.cell_type)
+        entry["cases"] = [data for _, data in cases]
+        entry.update(variants(settings, item, [case for case, _ in cases], packer))
         entries.append(entry)
     return {"assignment": settings.name, "title": settings.title, "package": package, "h": H,
             "cell_type": settings.cell_type, "targets": slicing.targets(settings.graded_functions),
@@ -101,8 +103,8 @@ COPIED = "# Copied from the grader's grader/%s by `grade --student-kit`.\n"
 README = """\
 # {package}: the public checks of {title}
 
-The checks your notebook shows, run on your own code, with the grader's messages. This
-folder holds no solution: only the notebook's inputs and the values they should give.
+The checks your notebook shows, run on your own code, with the grader's messages and hints.
+This folder holds no solution: only the notebook's inputs and the values they should give.
 It needs NumPy only. Put this `{package}` folder next to `{notebook}`.
 
 In the notebook, after defining your functions (no restart needed):

@@ -7,8 +7,9 @@ forward's cache). A kit holds no code of the reference, so it answers those call
 records: the reference runs each public case as the probe would, with every function that
 may stand in for a student's wrapped, and each call is kept with its arguments' fingerprint
 (``runtime/data.py``). What no check reads is kept as zeros of its shape: the gradients of
-the loss-only case and of the loss evaluations of a numeric gradient (found by their cache
-alone), and the caches of a layer's numeric gradient (where no backward runs).
+the loss evaluations of a numeric gradient (found by their cache alone), and the caches of a
+layer's numeric gradient (where no backward runs). And for hints, what the reference and
+each catalogued mistake give on the public cases.
 """
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ from reference.captioning_rnn import CaptioningRNN
 
 from ..assignments.items import groups
 from ..check import cases as C
+from ..check import mistakes
+from ..check.judge import Judge
+from ..check.kinds import kind_of
 from ..check.kinds.base import H
 from ..check.kinds.layer import Layer, _differentiated
 from ..check.sampling import TIE, _scores_along
@@ -79,13 +83,26 @@ class Recorder:
                 for signature, calls in self.calls.items()]
 
 
+def variants(settings, item, cases, packer):
+    """What the reference and each mistake catalogued for ``item`` give on ``cases`` (None where a
+    mistake raises), for the kit to recognise a mistake as the grader does (``check/mistakes.py``)."""
+    judge, kind = Judge(None, settings, 0), kind_of(item)
+    found = {"graded": kind.graded_function(item),
+             "reference": [packer.encode(mistakes._run(kind, judge, item, case, ())) for case in cases]}
+    found["mistakes"] = [{"hint": m.hint, "line": m.line, "first": m.items[0] == item.name,
+                          "outputs": [packer.encode(mistakes._run(kind, judge, item, case, m.edits)) for case in cases]}
+                         for m in mistakes.for_item(settings, item)]
+    return found
+
+
 def stand_ins(item, items):
     """The functions ``grade`` may put in place of a student's inside ``item``."""
     return {name for group in groups(items) if set(group) & set(item.deps) for name in group}
 
 
 def layer_cases(item, items, recorder, packer):
-    """The item's public cases (inputs, the reference's outputs), recorded as the probe runs them."""
+    """[(case, its data)]: the item's public cases (inputs, the reference's outputs), recorded as
+    the probe runs them."""
     cases = []
     for case in C.public_cases(item):
         numeric = bool(item.wrt) and case.extra.get("numeric", True)
@@ -99,9 +116,9 @@ def layer_cases(item, items, recorder, packer):
             outputs, _ = _differentiated(item, case)
             kernel_probe.perturbed(forward, case.args, list(item.wrt), outputs, H)
         recorder.unread = None
-        cases.append({"name": case.name, "args": packer.encode(case.args),
-                      "upstream": packer.encode(case.upstream), "numeric": numeric,
-                      "expected": packer.encode(Layer.expected(item, case.args, case.upstream))})
+        cases.append((case, {"name": case.name, "args": packer.encode(case.args),
+                             "upstream": packer.encode(case.upstream), "numeric": numeric,
+                             "expected": packer.encode(Layer.expected(item, case.args, case.upstream))}))
     return cases
 
 
@@ -114,27 +131,27 @@ def _model(recorder, case, cell_type):
 
 
 def model_cases(item, items, recorder, packer, cell_type):
+    """[(case, its data)]: the model's public cases, recorded as the probe runs them."""
     cases = []
     recorder.watching = stand_ins(item, items)
     for case in C.model_public_cases(item, CaptioningRNN, cell_type):
         features, captions = case.args
         model = _model(recorder, case, cell_type)
-        recorder.unread = "gradients" if case.extra["check"] == "loss" else None
         loss, _ = model.loss(np.copy(features), np.copy(captions))
         recorder.unread = "gradients"
         if case.extra["check"] == "gradient":
             kernel_probe.perturb_params(model, features, captions,
                                         {"h": case.extra["h"] or H, "params": sorted(case.extra["params"])})
         recorder.unread = None
-        cases.append({"name": case.name, "check": case.extra["check"], "h": case.extra["h"] or H,
-                      "init": case.extra["init"], "params": packer.encode(case.extra["params"]),
-                      "features": packer.encode(features), "captions": packer.encode(captions),
-                      "ref_loss": float(loss)})
+        cases.append((case, {"name": case.name, "check": case.extra["check"], "h": case.extra["h"] or H,
+                             "init": case.extra["init"], "params": packer.encode(case.extra["params"]),
+                             "features": packer.encode(features), "captions": packer.encode(captions),
+                             "ref_loss": float(loss)}))
     return cases
 
 
 def sample_case(item, items, recorder, packer, cell_type):
-    """The public sample case of the first seed whose greedy path has no near tie (so only the
+    """[(case, its data)]: the public sample case of the first seed whose greedy path has no near tie (so only the
     greedy word is right at every step), with that path and the calls that computed it."""
     for seed in SAMPLE_SEEDS:
         rng = np.random.default_rng([seed, sum(map(ord, item.name))])  # as Judge.rng
@@ -146,9 +163,9 @@ def sample_case(item, items, recorder, packer, cell_type):
         raise RuntimeError("no public sample case without a near tie in %d seeds" % len(SAMPLE_SEEDS))
     recorder.watching = stand_ins(item, items)
     _model(recorder, case, cell_type).sample(np.copy(case.args[0]))
-    return {"name": case.name, "seed": seed, "init": case.extra["init"], "params": packer.encode(case.extra["params"]),
-            "features": packer.encode(case.args[0]), "max_length": case.extra["max_length"],
-            "greedy": packer.encode(greedy)}
+    return [(case, {"name": case.name, "seed": seed, "init": case.extra["init"],
+                    "params": packer.encode(case.extra["params"]), "features": packer.encode(case.args[0]),
+                    "max_length": case.extra["max_length"], "greedy": packer.encode(greedy)})]
 
 
 def _greedy(case, cell_type):

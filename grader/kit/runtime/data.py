@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import io
 import json
 
 import numpy as np

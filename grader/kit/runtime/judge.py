@@ -13,6 +13,7 @@ from functools import partial
 
 from . import _probe as probe
 from .data import NotIsolated, decode, load
+from .mistakes import explain
 
 NOTHING_TO_COMPARE = ("missing", "not_implemented", "error", "timeout")
 
@@ -30,6 +31,7 @@ class Verdict:
     notes: list = field(default_factory=list)
     problem: str = ""
     output: str = ""
+    observed: list = field(default_factory=list)  # (case index, what the code returned): to recognise mistakes
 
     def flag(self, status, message):
         """Record a problem status; the first one stays."""
@@ -70,6 +72,8 @@ class Judge:
             verdict.flag("error", str(exc))
         if verdict.status == "passed" and any(not c.passed for c in verdict.checks):
             verdict.status = "failed"
+        if verdict.status == "failed":
+            explain(self, item, verdict)
         if verdict.status == "passed" and not verdict.checks:
             verdict.flag("error", "no check could be run on what the code returned")
         self.statuses[item["name"]] = verdict.status
@@ -94,26 +98,24 @@ class Judge:
         return self.kit.document["ops"].get(name, name)
 
     def run(self, verdict, jobs):
-        """Each of ``jobs`` [(op, fields, check, unread)] through the probe, then its check on what
-        came back. ``unread``: no check reads the gradients the grader's functions give."""
-        for op, fields, check, unread in jobs:
+        """Each of ``jobs`` [(op, fields, check)] through the probe, then its check on what came back."""
+        for op, fields, check in jobs:
             if verdict.status in NOTHING_TO_COMPARE:
                 break
-            values = self._accept(verdict, self.request(op, fields, unread))
+            values = self._accept(verdict, self.request(op, fields))
             if values is not None:
                 check(values)
 
-    def request(self, op, fields, unread=False):
+    def request(self, op, fields):
         """The probe's operation ``op`` here, its request and reply through the probe's codec.
-        The loss evaluations of a numeric gradient read no gradient."""
+        The loss evaluations of a numeric gradient read no gradient (``Replay.unread``)."""
         request = probe.decode(json.loads(json.dumps(probe.encode(dict(fields, op=op)))))
         probe.LOCAL_NAMESPACES = list(self.namespaces)
         perturb_params, captured = probe.perturb_params, io.StringIO()
         probe.perturb_params = partial(self.replay.unread_while, perturb_params)
         try:
             with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
-                operation = partial(probe.OPS[op], request, self.replay)
-                result = self.replay.unread_while(operation) if unread else operation()
+                result = probe.OPS[op](request, self.replay)
         finally:
             probe.LOCAL_NAMESPACES, probe.perturb_params = None, perturb_params
         plain = {k: v if k in probe.PLAIN_KEYS else probe.decode(json.loads(json.dumps(probe.encode(v))))
@@ -131,10 +133,13 @@ class Judge:
             return None
         if "error" in result:
             e = result["error"]
-            if e["ename"] == NotIsolated.__name__:
-                verdict.flag("error", "could not isolate this item from %s, which failed its own check: your code "
-                                      "calls it with inputs the kit has no answer for (fix %s first; the grader "
-                                      "uses its own %s here)" % (e["evalue"], e["evalue"], e["evalue"]))
+            unanswered = e["ename"] == NotIsolated.__name__  # a stand-in of the kit's, on arguments never recorded
+            within = e["evalue"] if unanswered else e["within"]
+            if within:
+                verdict.flag("error", "could not isolate this item from %s: the grader's %s stands in for yours here "
+                                      "(yours or its partner failed its item), and it cannot run on what your code "
+                                      "passes it (%s)" % (within, within, "the kit holds no answer for these "
+                                      "arguments" if unanswered else "%s: %s" % (e["ename"], e["evalue"])))
             else:
                 verdict.flag("error", "%s raised %s: %s\n%s" % (e["stage"], e["ename"], e["evalue"], e["traceback"]))
             return None

@@ -12,15 +12,11 @@ from ._compare import CheckResult, compare, ladder, numeric_gradient
 from .judge import MalformedValue, Verdict
 
 
-def _hint(item, label):
-    return item["hints"].get(label, item["hints"].get("*", ""))
-
-
 class Case:
     """A public case read from the kit."""
 
-    def __init__(self, kit, data):
-        self.data = data
+    def __init__(self, kit, index, data):
+        self.index, self.data = index, data  # its place among the item's cases
         self.name = data["name"]
         self.args = kit.value(data.get("args", []))
         self.upstream = kit.value(data.get("upstream"))
@@ -65,8 +61,8 @@ class Layer:
 
     def _run_cases(self, judge, item, verdict, patch, mode):
         jobs = []
-        for data in item["cases"]:
-            case = Case(judge.kit, data)
+        for index, data in enumerate(item["cases"]):
+            case = Case(judge.kit, index, data)
             numeric = mode != "grader-forward" and bool(item["wrt"]) and data["numeric"]
             outputs, _ = _differentiated(item, case)
             fields = dict(forward=item["forward"], backward=item["backward"], args=case.args, upstream=case.upstream,
@@ -74,7 +70,7 @@ class Layer:
                           forward_impl="reference" if mode == "grader-forward" else "student",
                           perturb={"wrt": list(item["wrt"]), "h": judge.kit.document["h"], "output": outputs}
                           if numeric else None)
-            jobs.append(("layer", fields, partial(self._check, judge, item, case, verdict, mode, numeric), False))
+            jobs.append(("layer", fields, partial(self._check, judge, item, case, verdict, mode, numeric)))
         judge.run(verdict, jobs)
 
     def _check(self, judge, item, case, verdict, mode, numeric, result):
@@ -84,13 +80,14 @@ class Layer:
                          % (item["backward"] or item["forward"]))
             return
         actual = list(actual) + [None] * (len(item["outputs"]) - len(actual))
+        if mode != "own-forward":  # the cache came from a correct forward: the mistake, if known, is this item's
+            verdict.observed.append((case.index, actual))
         if mode != "own-forward" and not (item["backward"] and mode == "normal"):
             for i, label in enumerate(item["outputs"]):
                 verdict.checks.append(compare("%s: %s vs reference" % (case.name, label), actual[i], case.expected[i],
                                               metric="rel_error", threshold=item["thresholds"][label],
                                               kind="gradient" if item["backward"] or label == "dx" else "value",
-                                              visibility="public", label=label, hint=_hint(item, label),
-                                              input_dtype="float64"))
+                                              visibility="public", label=label, input_dtype="float64"))
         if numeric:
             self._numeric_checks(judge.kit.document["h"], item, case, result, actual, verdict,
                                  skip_unused=mode == "own-forward")
@@ -115,8 +112,7 @@ class Layer:
                 continue
             judged += 1
             verdict.checks.append(compare(name, grads[slot], num, kind="numeric-gradient", visibility="public",
-                                          label=label, hint=_hint(item, label), metric="rel_error",
-                                          threshold=item["thresholds"][label]))
+                                          label=label, metric="rel_error", threshold=item["thresholds"][label]))
         if skip_unused and not judged:
             verdict.checks.append(CheckResult("%s: gradients" % case.name, "numeric-gradient", "public",
                                               "", None, None, False, "your forward uses none of its inputs"))
@@ -145,25 +141,25 @@ class ModelLoss:
         if patch:
             verdict.notes.append("graded with the grader's layers in place of yours for: %s" % ", ".join(sorted(patch)))
         jobs = []
-        for data in item["cases"]:
+        for index, data in enumerate(item["cases"]):
             numeric = data["check"] == "gradient"
             fields = dict(_model_fields(judge.kit, data), patch=patch)
             fields["perturb"] = {"h": data["h"], "params": sorted(fields["params"])} if numeric else None
-            jobs.append((judge.op("model_loss"), fields, partial(self._check, judge, item, data, verdict, numeric),
-                         data["check"] == "loss"))
+            jobs.append((judge.op("model_loss"), fields,
+                         partial(self._check, judge, item, index, data, verdict, numeric)))
         judge.run(verdict, jobs)
 
-    def _check(self, judge, item, data, verdict, numeric, result):
+    def _check(self, judge, item, index, data, verdict, numeric, result):
         loss, grads = result.get("loss"), result.get("grads")
         if _template_loss(loss, grads):
             verdict.flag("not_implemented", "loss returned (0.0, {}) or None: the template is untouched")
             return
+        verdict.observed.append((index, [loss, grads]))
         params = judge.kit.value(data["params"])
         if data["check"] == "loss":
             verdict.checks.append(compare("%s: loss vs reference" % data["name"], loss, np.asarray(data["ref_loss"]),
                                           metric="rel_error", threshold=item["thresholds"]["loss"],
-                                          visibility="public", label="loss", hint=_hint(item, "*"),
-                                          input_dtype="float64"))
+                                          visibility="public", label="loss", input_dtype="float64"))
         if not isinstance(grads, dict):
             verdict.checks.append(CheckResult("%s: grads" % data["name"], "gradient", "public", "", None, None, False,
                                               "grads should be a dict keyed like model.params"))
@@ -188,8 +184,8 @@ class Sample:
         data = item["cases"][0]
         fields = dict(_model_fields(judge.kit, data), patch=judge.substitutes(item), max_length=data["max_length"])
         untouched = []
-        judge.run(verdict, [(judge.op("model_sample"), fields,
-                             partial(self._check, judge.kit, data, verdict, untouched), False)])
+        judge.run(verdict, [(judge.op("model_sample"), fields, partial(self._check, judge.kit, data, verdict,
+                                                                       untouched))])
         if untouched and all(untouched) and not all(c.passed for c in verdict.checks):
             verdict.flag("not_implemented", "sample returned only <NULL>, as the template does, where greedy "
                                             "decoding gives other words")
@@ -198,6 +194,7 @@ class Sample:
     def _check(kit, data, verdict, untouched, result):
         captions = result.get("captions")
         verdict.checks.append(check_sample(data, kit.value(data["greedy"]), captions))
+        verdict.observed.append((0, through_end(data, captions)))
         null = data["init"]["word_to_idx"]["<NULL>"]
         shape = (len(kit.value(data["features"])), data["max_length"] or 30)
         untouched.append(isinstance(captions, np.ndarray) and captions.shape == shape
@@ -215,7 +212,7 @@ def check_sample(data, greedy, captions):
         return CheckResult(name, "sample", "public", "exact", None, 0, False, problem)
     captions = np.asarray(captions)
     id_to_word = {i: w for w, i in words.items()}
-    wrong, first, hint = 0, "", ""
+    wrong, first = 0, ""
     for n, (row, right) in enumerate(zip(captions, greedy)):
         for step, (word, best) in enumerate(zip(row.tolist(), right.tolist())):
             if word != best:
@@ -223,16 +220,20 @@ def check_sample(data, greedy, captions):
                 if not first:
                     first = "row %d, step %d: got %s, the most likely word is %s" % (
                         n, step, _name(id_to_word, word), _name(id_to_word, best))
-                    if step == 0 and word == words["<START>"]:
-                        hint = "column 0 holds the first generated word, not <START>"
-                    elif step > 0 and np.all(row[:step + 1] == row[0]):
-                        hint = "feed the word chosen at step t-1 as the input of step t"
                 break
             if word == words["<END>"]:
                 break
     passed = wrong == 0
     message = "" if passed else "%d of %d captions differ from greedy decoding; first: %s" % (wrong, N, first)
-    return CheckResult(name, "sample", "public", "mismatched captions", float(wrong), 0, passed, message, hint=hint)
+    return CheckResult(name, "sample", "public", "mismatched captions", float(wrong), 0, passed, message)
+
+
+def through_end(data, words):
+    """``words`` with every word after a row's first <END> set to -1 (the grader's ``through_end``)."""
+    if not isinstance(words, np.ndarray) or words.ndim != 2 or words.dtype.kind not in "iu":
+        return words
+    end = words == data["init"]["word_to_idx"]["<END>"]
+    return np.where(np.cumsum(end, axis=1) - end > 0, -1, words)
 
 
 def _name(id_to_word, word):

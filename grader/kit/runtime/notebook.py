@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import builtins
 import json
+import linecache
 import os
 import sys
 from pathlib import Path
@@ -58,8 +59,10 @@ def run_cells(sources, folder):
 
 
 def _run(source, index, namespace):
+    name = "<cell %d>" % index
+    linecache.cache[name] = (len(source), None, source.splitlines(True), name)  # its functions' source, as IPython
     try:
-        exec(compile(source, "<cell %d>" % index, "exec"), namespace)
+        exec(compile(source, name, "exec"), namespace)
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # the student's code may raise anything, SystemExit included
