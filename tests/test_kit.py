@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import types
 
 import numpy as np
 import pytest
@@ -182,6 +183,16 @@ def test_check_in_a_notebook_prints_a_line_per_check_of_the_functions_it_defined
     assert text.count("\nok      ") + text.startswith("ok      ") == 11 and "FAIL" not in text
     with pytest.raises(ValueError, match="no item 'rnn_step' .*rnn_step_forward"):
         run_in_notebook("check('rnn_step')", namespace)
+
+
+def test_check_called_from_a_helper_finds_the_notebooks_functions_in_main(monkeypatch):
+    kits.kit_module("rnn")
+    notebook = types.ModuleType("__main__")
+    vars(notebook).update(reference_namespace())
+    monkeypatch.setitem(sys.modules, "__main__", notebook)
+    helper = {}  # a module of the student's own, whose globals hold no graded function
+    assert run_in_notebook("from rnn_check import check\ncheck('rnn_forward')", helper).startswith(
+        "ok      rnn_forward\n")
 
 
 def test_an_item_not_defined_yet_is_missing_in_the_graders_words():

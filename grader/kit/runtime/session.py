@@ -18,10 +18,10 @@ SYMBOLS = {"passed": "ok", "failed": "FAIL", "error": "ERROR", "missing": "MISSI
            "timeout": "TIMEOUT"}  # the grader's terminal symbols
 
 
-def namespaces(notebook):
-    """[the notebook's namespace, then each student module that imports]; importing records in
-    the probe why a module did not, for the 'not defined' messages."""
-    spaces = [notebook]
+def namespaces(notebook, more=()):
+    """[the notebook's namespace, ``more``, then each student module that imports]; importing
+    records in the probe why a module did not, for the 'not defined' messages."""
+    spaces = [notebook, *more]
     probe.IMPORT_ERRORS.clear()
     for name in probe.STUDENT_MODULES:
         module = sys.modules.get(name)
@@ -35,12 +35,13 @@ def namespaces(notebook):
     return spaces
 
 
-def verdicts(notebook, name=None):
-    """[(item, Verdict)] of item ``name`` (every item when None), judged on ``notebook``'s functions.
-    The items before it are judged too (quietly): a failed one is replaced inside later items."""
+def verdicts(notebook, name=None, more=()):
+    """[(item, Verdict)] of item ``name`` (every item when None), judged on the functions of
+    ``notebook`` (then of ``more`` namespaces). The items before it are judged too (quietly): a
+    failed one is replaced inside later items."""
     kit = Kit(DATA)
     wanted = kit.item(name)["name"] if name else None
-    judge = Judge(kit, namespaces(notebook), Replay(kit.document, kit.buffers))
+    judge = Judge(kit, namespaces(notebook, more), Replay(kit.document, kit.buffers))
     found, state = [], np.random.get_state()  # the notebook's random draws go on as if not checked
     try:
         for item in kit.items:
@@ -71,5 +72,7 @@ def report(found):
 
 
 def check_in(notebook, name=None):
-    """``check(name)`` in a notebook: print the lines of its verdicts."""
-    print("\n".join(report(verdicts(notebook, name))))
+    """``check(name)`` called from ``notebook`` (its globals): print the lines of its verdicts.
+    Functions not found there are looked for in ``__main__`` (check called from a helper)."""
+    main = vars(sys.modules["__main__"])
+    print("\n".join(report(verdicts(notebook, name, [main] if main is not notebook else []))))
