@@ -15,14 +15,12 @@ from ..check.kinds import kind_of
 from ..check.kinds.base import H
 from ..errors import UsageError
 from ..grade.probe import probe_sources
-from ..resources import grader_path
+from ..resources import NOTEBOOK, grader_path
 from .record import Recorder, layer_cases, model_cases, sample_case, variants
 from .runtime import slicing
 from .runtime.data import Packer
 
-RUNTIME = grader_path("kit", "runtime")
-MODULES = ("__init__.py", "__main__.py", "data.py", "judge.py", "kinds.py", "mistakes.py", "notebook.py",
-           "session.py", "slicing.py")
+RUNTIME = grader_path("kit", "runtime")  # the package's own modules, copied as they are
 COMPARE_IMPORT = "from ..grade.kernel_probe import Opaque\n"
 
 
@@ -36,17 +34,18 @@ def build_kit(out, spec="rnn"):
     settings = assignments.load(spec)
     items = [i for i in settings.items if i.kind != "manual" and kind_of(i).has_public(i)]
     unsupported = sorted({i.kind for i in items} - {"layer", "model_loss", "sample"})
-    if unsupported:
-        raise UsageError("the student kit cannot check %s items yet (assignment %s)"
-                         % (", ".join(unsupported), settings.name))
-    package, notebook = package_name(settings), next(iter(settings.templates.values())).name
+    if unsupported or not items:
+        raise UsageError("the student kit cannot check %s items (assignment %s)"
+                         % (", ".join(unsupported) or "these", settings.name))
+    package = package_name(settings)
+    notebook = next((path.name for path in settings.templates.values()), NOTEBOOK)
     out = Path(out)
     with tempfile.TemporaryDirectory(prefix="kit-") as scratch:
         folder = Path(scratch) / package
         (folder / "data").mkdir(parents=True)
-        for name in MODULES:
-            text = (RUNTIME / name).read_text().replace("rnn_check", package).replace("RNN_Captioning.ipynb", notebook)
-            (folder / name).write_text(text)
+        for module in sorted(RUNTIME.glob("*.py")):
+            text = module.read_text().replace("rnn_check", package).replace("RNN_Captioning.ipynb", notebook)
+            (folder / module.name).write_text(text)
         _copy_grader_modules(folder, settings)
         packer = Packer()
         packer.save(folder / "data" / "public.npz", _document(settings, items, packer, package))
