@@ -16,6 +16,7 @@ import pytest
 import notebooks
 import pytorch_solution
 from bugs_pytorch import BUGS
+from grader import assignments
 from grader.check.overfit import overfit_request
 from grader.grade import kernel_probe
 from grader.resources import reference_source
@@ -253,8 +254,8 @@ def test_numeric_gradients_of_the_student_forward_agree_with_autograd(probe, sol
 
 @pytest.mark.slow
 def test_solved_model_overfits_fifty_examples_with_the_given_solver(probe, solved):
-    request = overfit_request(231)
-    request["solver"] = {"num_epochs": 50, "batch_size": 25, "learning_rate": 5e-3}
+    overfit = assignments.load("rnn-pytorch").raw["items"]["overfit_small_data"]
+    request = overfit_request(231, dict(overfit["model"], cell_type="rnn"), overfit["solver"])
     reference = {"coco_utils": reference_source("coco_utils"), "captioning_solver_pytorch": SOLVER.read_text()}
     reply = ask(probe, solved, "torch_overfit", reference=reference, **request)
     history = reply["loss_history"]
