@@ -20,6 +20,7 @@ from .results import report
 from .sandbox import isolation as sandbox
 from .errors import UsageError, failure
 from .resources import grader_path
+from .grade.find import check_notebook
 from .grade.pipeline import grade
 
 DEMO = grader_path("demo", "demo.ipynb")
@@ -127,6 +128,8 @@ def _settings_for(args, path):
     if args.assignment:
         names = args.assignment.split(",") if not args.assignment.endswith(".toml") else [args.assignment]
         return [assignments.load(name).with_timeouts(cell=args.timeout).check_requirements() for name in names]
+    if Path(path).suffix.lower() == ".ipynb":
+        check_notebook(Path(path))  # a broken file says so before any version is guessed
     name, why = assignments.detect_for(path)
     return [assignments.load(name, reason="recognised: " + why).with_timeouts(cell=args.timeout).check_requirements()]
 

@@ -36,7 +36,7 @@ def submission_id(path: Path) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "submission"
 
 
-def _check_notebook(path: Path):
+def check_notebook(path: Path):
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
@@ -107,7 +107,7 @@ def find(path, work_root: Path, pattern=NOTEBOOK_NAME) -> Submission:
         copy_root.mkdir(parents=True)
         extract(path, copy_root)
     elif path.suffix.lower() == ".ipynb":
-        _check_notebook(path)
+        check_notebook(path)
         copy_root.mkdir(parents=True)
         shutil.copy2(path, copy_root / path.name)
         beside = path.parent / "cs231n"
@@ -116,5 +116,5 @@ def find(path, work_root: Path, pattern=NOTEBOOK_NAME) -> Submission:
     else:
         raise UsageError("%s is not a notebook (.ipynb), a folder or a .zip" % path)
     notebook = _pick_notebook(copy_root, pattern)
-    _check_notebook(notebook)
+    check_notebook(notebook)
     return Submission(sid, path, notebook.parent, notebook)
