@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import ast
 import functools
-import io
 import re
-import textwrap
-import tokenize
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,9 +24,9 @@ except ModuleNotFoundError:  # Python 3.10
 from ..grade.kernel_probe import Reference
 from ..resources import grader_path, reference_source
 from .compare import norm_error
+from ..kit.runtime.source_lines import QUOTED, code_lines
 
 MATCH = 1e-6  # norm error within which an output is the mistake's
-QUOTED = 160  # characters of the student's line a hint quotes
 MODULES = ("rnn_layers", "captioning_rnn")  # the reference a mistake is made in, in import order
 
 
@@ -160,21 +157,3 @@ def _where(judge, kind, item, mistake):
         if re.search(mistake.line, text):
             return " (line %d of your %s: `%s`)" % (number, function, text.strip()[:QUOTED])
     return ""
-
-
-def code_lines(source):
-    """{line number: code} of ``source`` without comments, docstrings or blank lines; {} if it
-    does not parse."""
-    source = textwrap.dedent(source)
-    try:
-        tree = ast.parse(source)
-        comments = [t.start for t in tokenize.generate_tokens(io.StringIO(source).readline)
-                    if t.type == tokenize.COMMENT]
-    except (SyntaxError, tokenize.TokenError):
-        return {}
-    lines = source.splitlines()
-    for row, column in comments:
-        lines[row - 1] = lines[row - 1][:column]
-    docstrings = {n for node in ast.walk(tree) if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
-                  and isinstance(node.value.value, str) for n in range(node.lineno, node.end_lineno + 1)}
-    return {n: text for n, text in enumerate(lines, 1) if n not in docstrings and text.strip()}
