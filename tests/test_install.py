@@ -103,3 +103,16 @@ def test_gradescope_zip_installs_without_editable_mode(tmp_path):
             "student_template/module/cs231n/captioning_solver.py", "reference/rnn_layers.py"} <= names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "grade = grader.cli:main" in zipfile.ZipFile(built).read(entry_points).decode()
+
+
+def test_installed_wheel_writes_a_student_kit_that_runs_on_the_demo(venv, tmp_path):
+    """What a TA hands out, written by the installed `grade`, run as a student runs it."""
+    done = bare(venv, "--student-kit", str(tmp_path), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    shutil.copy(make_demo.DEMO, tmp_path / "RNN_Captioning.ipynb")
+    run = subprocess.run([str(venv / "bin" / "python"), "-m", "rnn_check", "RNN_Captioning.ipynb"],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                         env={"PATH": BARE_PATH, "HOME": str(Path.home())})
+    assert run.returncode == 1, run.stdout + run.stderr
+    failing = {line.split()[1] for line in run.stdout.splitlines() if line.startswith("FAIL")}
+    assert failing == {"rnn_backward", "word_embedding_backward", "CaptioningRNN.sample"}, run.stdout
