@@ -56,8 +56,9 @@ MODEL = {
     "loss_without_mask": ({"CaptioningRNN.loss": LOSS.replace(
         "mask = (captions_out != self._null)", "mask = torch.ones_like(captions_out, dtype=torch.bool)")},
         "loss = temporal_softmax_loss(scores, captions_out, mask)"),
-    "loss_captions_swapped": ({"CaptioningRNN.loss": LOSS.replace("captions_in = captions[:, :-1]", "captions_in = captions[:, 1:]")
-                               .replace("captions_out = captions[:, 1:]", "captions_out = captions[:, :-1]")},
+    "loss_captions_swapped": ({"CaptioningRNN.loss": LOSS.replace(
+        "captions_in = captions[:, :-1]", "captions_in = captions[:, 1:]").replace(
+        "captions_out = captions[:, 1:]", "captions_out = captions[:, :-1]")},
                               "captions_in = captions[:, 1:]"),
     "sample_start_every_step": ({"CaptioningRNN.sample": SAMPLE.replace(
         "x = W_embed[words]", "x = W_embed[torch.full((N,), self._start, dtype=torch.long)]")}, None),
@@ -124,7 +125,8 @@ def test_the_pytorch_catalogue_is_mistakes_of_the_pytorch_layers():
 
 def test_every_model_mistake_of_captioning_has_its_pytorch_version():
     """The captioning mistakes made in the model's own methods; its layers' mistakes are the pytorch catalogue's."""
-    in_model = {m.name for m in mistakes.catalogue()["captioning"] if all(f.startswith("CaptioningRNN.") for f, _, _ in m.edits)}
+    in_model = {m.name for m in mistakes.catalogue()["captioning"]
+                if all(function.startswith("CaptioningRNN.") for function, _, _ in m.edits)}
     assert in_model == set(MODEL) | {"sample_start_in_column_0"}  # that one is a bug of bugs_pytorch.py
 
 

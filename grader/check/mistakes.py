@@ -49,7 +49,8 @@ def catalogue():
     if set(names) != set(data):
         raise ValueError("mistakes.toml: [modules] names %s, the catalogues are %s" % (sorted(names), sorted(data)))
     found = {group: [Mistake(m["name"], tuple(m["items"]), m["hint"], tuple(map(tuple, m["edits"])),
-                             m.get("line", ""), tuple(names[group])) for m in entries] for group, entries in data.items()}
+                             m.get("line", ""), tuple(names[group])) for m in entries]
+             for group, entries in data.items()}
     for mistake in (m for entries in found.values() for m in entries):
         edited_sources(mistake.edits, mistake.modules)
         re.compile(mistake.line)
