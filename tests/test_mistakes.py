@@ -2,7 +2,8 @@
 
 Judged in-process: every mistake made in the reference gets its own hint; every bug of the
 catalogues (tests/bugs.py, bugs_lstm.py, bugs_hints.py) gets exactly the hints listed here,
-the line quoted where the student's source shows it. One slow test grades a notebook.
+the line quoted where the student's source shows it. One slow test grades a notebook. The
+PyTorch version's hints (the ``pytorch`` catalogue) are tests/test_mistakes_pytorch.py's.
 """
 import linecache
 import textwrap
@@ -26,7 +27,8 @@ from test_stand_in import OWN_LAYOUT
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # bugs dividing by a zero mask sum, in-process
 JUDGED = ("layer", "model_loss", "sample")
-ASSIGNMENTS = ("rnn", "lstm")
+ASSIGNMENTS = ("rnn", "lstm")  # the NumPy versions; rnn-pytorch's hints: test_mistakes_pytorch.py
+NUMPY_CATALOGUES = {g for a in ASSIGNMENTS for g in assignments.load(a).raw["mistakes"]}
 HINTS = {m.hint: m.name for group in mistakes.catalogue().values() for m in group}
 HINTS_BY_NAME = {name: hint for hint, name in HINTS.items()}
 
@@ -142,14 +144,15 @@ def test_the_catalogue_holds_distinct_mistakes_of_items_that_exist():
     catalogued = [m for group in mistakes.catalogue().values() for m in group]
     assert len(catalogued) >= 25
     assert len({m.name for m in catalogued}) == len({m.hint for m in catalogued}) == len(catalogued)
-    items = {i.name for a in ASSIGNMENTS for i in assignments.load(a).items}
+    every = ASSIGNMENTS + ("rnn-pytorch",)
+    items = {i.name for a in every for i in assignments.load(a).items}
     assert {i for m in catalogued for i in m.items} <= items
-    assert {g for a in ASSIGNMENTS for g in assignments.load(a).raw["mistakes"]} == set(mistakes.catalogue())
+    assert {g for a in every for g in assignments.load(a).raw["mistakes"]} == set(mistakes.catalogue())
 
 
 def test_every_mistake_is_made_by_a_bug_and_every_bug_is_listed():
     assert set(EXPECTED) == {b.name for _, b in GRADED}
-    assert {m for m, _ in EXPECTED.values() if m} == {m.name for g in mistakes.catalogue().values() for m in g}
+    assert {m for m, _ in EXPECTED.values() if m} == {m.name for g in NUMPY_CATALOGUES for m in mistakes.catalogue()[g]}
 
 
 @pytest.mark.slow  # every bug of every catalogue; the mistakes themselves are checked quickly below

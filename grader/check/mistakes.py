@@ -1,6 +1,7 @@
 """Hints that name a known mistake, given only when the student's outputs are that mistake's.
 
-A mistake (``mistakes.toml``) is the reference with a few edits in its source. After an
+A mistake (``mistakes.toml``) is the reference with a few edits in its source (the NumPy
+reference's, or the PyTorch one's: each catalogue names its modules). After an
 item fails, each mistake catalogued for it runs on the inputs the student's code got, and
 the item's hint names the one mistake that every output of every float64 case agrees with
 to ``MATCH``, when the cases tell that mistake from the reference. The hint quotes the line
@@ -27,7 +28,7 @@ from .compare import norm_error
 from ..kit.runtime.source_lines import QUOTED, code_lines
 
 MATCH = 1e-6  # norm error within which an output is the mistake's
-MODULES = ("rnn_layers", "captioning_rnn")  # the reference a mistake is made in, in import order
+NUMPY = ("rnn_layers", "captioning_rnn")  # the reference modules a mistake is made in, in import order
 
 
 @dataclass(frozen=True)
@@ -37,16 +38,21 @@ class Mistake:
     hint: str
     edits: tuple  # (function, old text, new text): the mistake made in the reference
     line: str = ""  # pattern of the statement that makes it, in the function the first item grades
+    modules: tuple = NUMPY  # the reference modules its edits are made in (its catalogue's)
 
 
 @functools.cache
 def catalogue():
     """{catalogue name: [Mistake]} from mistakes.toml; ValueError if an edit does not apply."""
     data = tomllib.loads(grader_path("check", "mistakes.toml").read_text(encoding="utf-8"))
+    names = data.pop("modules")
+    if set(names) != set(data):
+        raise ValueError("mistakes.toml: [modules] names %s, the catalogues are %s" % (sorted(names), sorted(data)))
     found = {group: [Mistake(m["name"], tuple(m["items"]), m["hint"], tuple(map(tuple, m["edits"])),
-                             m.get("line", "")) for m in entries] for group, entries in data.items()}
+                             m.get("line", ""), tuple(names[group])) for m in entries]
+             for group, entries in data.items()}
     for mistake in (m for entries in found.values() for m in entries):
-        edited_sources(mistake.edits)
+        edited_sources(mistake.edits, mistake.modules)
         re.compile(mistake.line)
     return found
 
@@ -57,9 +63,10 @@ def for_item(settings, item):
 
 
 @functools.cache
-def edited_sources(edits):
-    """The reference modules' sources with ``edits`` made; ValueError naming one that does not apply."""
-    sources = {name: reference_source(name) for name in MODULES}
+def edited_sources(edits, names=NUMPY):
+    """The sources of the reference modules ``names`` with ``edits`` made; ValueError naming one
+    that does not apply."""
+    sources = {name: reference_source(name) for name in names}
     for function, old, new in edits:
         name, start, end = span(sources, function)
         lines = sources[name].splitlines(keepends=True)
@@ -84,9 +91,10 @@ def span(sources, function):
 
 
 @functools.cache
-def modules(edits=()):
-    """The reference's modules, with ``edits`` made (none: the reference itself)."""
-    return Reference(edited_sources(edits)).modules
+def modules(edits=(), names=NUMPY):
+    """The reference's modules ``names``, with ``edits`` made (none: the reference itself). Running
+    the PyTorch reference's source imports torch: only a PyTorch mistake does."""
+    return Reference(edited_sources(edits, names)).modules
 
 
 def explain(judge, kind, item, verdict):
@@ -96,8 +104,8 @@ def explain(judge, kind, item, verdict):
     candidates = for_item(judge.settings, item)
     if not (failing and seen and candidates):
         return
-    base = [_run(kind, judge, item, case, ()) for case, _ in seen]
-    matched = [m for m in candidates if _shows(kind, judge, item, m, seen, base)]
+    base = functools.cache(lambda names: [_run(kind, judge, item, case, (), names) for case, _ in seen])
+    matched = [m for m in candidates if _shows(kind, judge, item, m, seen, base(m.modules))]
     if len(matched) != 1:
         return
     hint = matched[0].hint + _where(judge, kind, item, matched[0])
@@ -109,25 +117,29 @@ def _shows(kind, judge, item, mistake, seen, base):
     """Whether every output seen is the mistake's, and some case tells the mistake from the reference."""
     told_apart = False
     for (case, got), reference in zip(seen, base):
-        want = _run(kind, judge, item, case, mistake.edits)
+        want = _run(kind, judge, item, case, mistake.edits, mistake.modules)
         if want is None or not agree(got, want):
             return False
         told_apart = told_apart or not agree(reference, want)
     return told_apart
 
 
-def _run(kind, judge, item, case, edits):
-    """What the reference with ``edits`` returns on ``case``; None when it raises there."""
+def _run(kind, judge, item, case, edits, names=NUMPY):
+    """What the reference modules ``names`` with ``edits`` return on ``case``; None when they raise
+    there, or when ``kind`` cannot run those modules."""
     try:
         with np.errstate(all="ignore"):  # a mistake may divide by zero: its NaN is what it returns
-            return kind.variant(judge, item, case, modules(edits))
+            return kind.variant(judge, item, case, modules(edits, names))
     except Exception:  # a mistake may fail on some inputs (a shape error): it then matches nothing there
         return None
 
 
 def agree(got, want):
     """Whether ``got`` (as the probe returned it) is ``want`` to ``MATCH``: same structure, same
-    shapes, NaN and inf in the same places, and a norm error within ``MATCH`` elsewhere."""
+    shapes, NaN and inf in the same places, and a norm error within ``MATCH`` elsewhere; None (a
+    gradient autograd never delivered) is only None."""
+    if want is None:
+        return got is None
     if isinstance(want, dict):
         return isinstance(got, dict) and all(k in got and agree(got[k], v) for k, v in want.items())
     if isinstance(want, (list, tuple)):

@@ -1,7 +1,8 @@
 """Autograd layer items (the PyTorch version): the student writes the forward only, on
 tensors; autograd gives the gradients. The kernel back-propagates the grader's upstream
 gradient through the student's forward; the NumPy reference's forward values and its
-hand-written backward are the expected values, so the grader's process needs no torch."""
+hand-written backward are the expected values, so the grader's process needs torch only to
+run a catalogued PyTorch mistake (``variant``), for a hint."""
 from __future__ import annotations
 
 from functools import partial
@@ -31,6 +32,19 @@ def expected_values(item, args):
     return list(out[:-1] if item.returns_cache else out[:len(item.outputs)])
 
 
+def graded(item, case):
+    """Whether ``case`` back-propagates: a case without upstream gradients (the notebook's
+    forward check) checks values only; a loss is always differentiated."""
+    return bool(case.upstream) or not item.returns_cache
+
+
+def _tensor(torch, array):
+    """A float64 tensor of a float array (int64 for integers, as the kernel sends them)."""
+    if array.dtype.kind == "f":
+        return torch.tensor(array, dtype=torch.float64)
+    return torch.tensor(array, dtype=torch.int64) if array.dtype.kind in "iu" else torch.tensor(array)
+
+
 class AutogradLayer(Kind):
     name = "autograd_layer"
 
@@ -47,9 +61,7 @@ class AutogradLayer(Kind):
                                  % ", ".join(sorted(set(patch))))
         jobs = []
         for case in cases:
-            # a case without upstream gradients (the notebook's forward check) checks values only
-            graded = bool(case.upstream) or not item.returns_cache
-            fields = dict(forward=item.forward, args=fresh(case.args), wrt=list(item.wrt) if graded else [],
+            fields = dict(forward=item.forward, args=fresh(case.args), wrt=list(item.wrt) if graded(item, case) else [],
                           outputs=len(item.outputs), upstream=case.upstream if item.returns_cache else None,
                           scalar=not item.returns_cache, patch=patch)
             jobs.append(("autograd_layer", fields, partial(self._check, judge, item, case, verdict)))
@@ -60,6 +72,7 @@ class AutogradLayer(Kind):
         if actual is None or _untouched(actual):
             verdict.flag("not_implemented", "%s returned None (the template is untouched)" % item.forward)
             return
+        verdict.observed.append((case, list(actual) + list(result.get("grads") or [])))
         as64 = [a.astype(np.float64) if a.dtype.kind == "f" else a for a in case.args]
         up64 = [u.astype(np.float64) for u in case.upstream or ()]
         outputs, grads = expected(item, as64, up64) if up64 or not item.returns_cache else (
@@ -83,3 +96,24 @@ class AutogradLayer(Kind):
             verdict.checks.append(compare(name, got, want, metric="norm_error",
                                           threshold=judge.settings.tolerance(case.dtype), kind="gradient",
                                           visibility=case.visibility, label=label, input_dtype=case.dtype))
+
+    def variant(self, judge, item, case, modules):
+        """The PyTorch reference in ``modules`` (a mistake made in it) run here on float64 tensors
+        of ``case``'s args, as ``_check`` records a student's: the forward's outputs, then the
+        gradients of the ``wrt`` args (None where none arrives). None for modules without the
+        PyTorch layers (the NumPy reference's mistakes say nothing of autograd's gradients)."""
+        layers = modules.get("rnn_layers_pytorch")
+        if layers is None:
+            return None
+        import torch  # only here: a NumPy assignment never runs a PyTorch mistake
+
+        inputs = [_tensor(torch, a) for a in case.args]
+        leaves = [inputs[i].requires_grad_() for i in (item.wrt if graded(item, case) else ())]
+        outputs = as_tuple(getattr(layers, item.forward)(*inputs))[:len(item.outputs)]
+        upstream = case.upstream if item.returns_cache else [None] * len(outputs)
+        live = [(t, torch.ones_like(t) if u is None else torch.tensor(u, dtype=torch.float64))
+                for t, u in zip(outputs, upstream or ()) if t.requires_grad]
+        grads = [None] * len(leaves)
+        if live and leaves:
+            grads = torch.autograd.grad([t for t, _ in live], leaves, [u for _, u in live], allow_unused=True)
+        return [t.detach().numpy() for t in outputs] + [None if g is None else g.numpy() for g in grads]
