@@ -207,6 +207,9 @@ class Overfit(Kind):
             raise MalformedValue("loss returned %s during training; it should return a number" % describe(history[-1]))
         verdict.extra["loss_history"] = history.tolist()
         verdict.extra["train_seconds"] = round(result["train_seconds"], 3)
+        curve = judge.settings.reference_curve(item)
+        if curve:
+            verdict.extra["reference_curve"] = {k: curve[k] for k in ("assignment", "seed", "loss_history")}
         threshold = judge.settings.threshold(item.name)
         final = float(history[-1]) if history.size else float("nan")
         passed = bool(history.size) and np.isfinite(final) and final < threshold
