@@ -149,3 +149,14 @@ def test_the_report_leads_with_the_inputs_the_captions_word_by_word_and_both_cur
     curve = curve[:curve.index("</svg>")]
     assert '<polyline class="yours"' in curve and '<polyline class="reference"' in curve
     assert "reference: final %.3g" % overfit.extra["reference_curve"]["loss_history"][-1] in curve
+
+
+def test_an_autograd_items_checks_name_the_forwards_inputs_then_the_upstream_gradient(tmp_path):
+    pytest.importorskip("torch")
+    import pytorch_solution
+    settings = assignments.load("rnn-pytorch")
+    item = next(i for i in settings.items if i.name == "rnn_forward")
+    verdict = Judge(settings.local_backend(pytorch_solution.namespaces(tmp_path)), settings, SEED).judge(item)
+    assert verdict.status == "passed"
+    forward = ("x", "h0", "Wx", "Wh", "b")  # the notebook's forward cell has no upstream dh
+    assert {tuple(c.inputs) for c in verdict.checks} == {forward, forward + ("dh",)}
