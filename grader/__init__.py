@@ -1,2 +1,2 @@
 """Autograder for CS231n 'Image Captioning with RNNs'."""
-__version__ = "0.2.0"
+__version__ = "0.3.0"

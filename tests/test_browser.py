@@ -17,7 +17,7 @@ import e2e
 import notebooks
 from class_records import failure, record
 from grader.classroom.summary import write_summary
-from grader.results.report import point, write_reports
+from grader.results.report import inputs_line, lead, point, write_reports
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install '.[test]')")
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]  # one worker: one browser, pages graded once
@@ -206,7 +206,33 @@ def test_the_demo_report_leads_each_failing_item_with_its_point(visit, demo):
     assert passing.get_attribute("open") is None and _box(passing)["height"] < 40
     passing.locator("> summary").click()
     assert passing.locator("details.group").first.is_visible()
-    assert svgs_rendered(page) == 3  # the heat maps of rnn_backward and word_embedding_backward, the loss curve
+    assert svgs_rendered(page) == 4  # rnn_backward's and word_embedding_backward's heat maps, captions, loss curve
+    shown.assert_clean()
+
+
+def test_the_demo_report_draws_the_inputs_the_captions_word_by_word_and_both_loss_curves(visit, demo):
+    results, path = demo
+    shown = visit(path)
+    page = shown.page
+    for item in (i for i in results["items"] if i["status"] != "passed"):
+        inputs = page.locator('section[id="%s"] table.lead td.inputs' % item["name"])
+        assert inputs.is_visible() and inputs.inner_text() == inputs_line(lead(item)["check"]["inputs"])
+    sample = page.locator('section[id="CaptioningRNN.sample"]')
+    caption = lead(e2e.item(results, "CaptioningRNN.sample"))["check"]["caption"]
+    boxes = sample.locator("svg[aria-label=\"your caption and the reference's\"]")
+    assert _box(boxes)["width"] > 0
+    assert boxes.locator("g.word").count() == len(caption["got"]) + len(caption["expected"])
+    differs = boxes.locator("g.word.differs")
+    assert differs.count() >= 2 and all(_box(differs.nth(k))["width"] > 0 for k in range(differs.count()))
+    assert differs.first.text_content() == caption["got"][caption["step"]]
+    sample.screenshot(path=str(SHOTS / "demo-captions.png"))
+    overfit = page.locator('details[id="overfit_small_data"]')
+    overfit.locator("> summary").click()
+    curve = overfit.locator("svg[aria-label='training loss']")
+    for line in ("yours", "reference"):
+        box = _box(curve.locator("polyline.%s" % line))
+        assert box["width"] > 0.9 * _box(curve)["width"] - 20 and box["height"] > 10, line
+    curve.screenshot(path=str(SHOTS / "demo-loss-curves.png"))
     shown.assert_clean()
 
 
@@ -274,7 +300,7 @@ def test_the_class_summary_leads_folds_and_sorts(visit, summary):
     shown.assert_clean()
 
 
-@pytest.mark.parametrize("page_of, svgs", [("demo", 3), ("hostile", 0), ("summary", 3)])
+@pytest.mark.parametrize("page_of, svgs", [("demo", 4), ("hostile", 0), ("summary", 3)])
 def test_pages_fit_a_phone(visit, request, page_of, svgs):
     records, path = request.getfixturevalue(page_of)
     shown = visit(path, **PHONE)

@@ -32,6 +32,11 @@ def calibration_path(name):
     return BUILTIN / ("%s.calibration.json" % name)
 
 
+def curve_path(name):
+    """Where the reference's overfitting loss curve of the built-in assignment ``name`` is recorded."""
+    return BUILTIN / ("%s.overfit_curve.json" % name)
+
+
 WHOLE = ("templates", "detect", "solver", "model")  # tables an extending TOML replaces, not merges
 
 
@@ -115,6 +120,18 @@ class Settings:
         margin times the reference's own error on the same input, whichever is larger."""
         threshold = float(self.calibration["numeric"].get(item, {}).get(label, {}).get("threshold", 0.0))
         return max(threshold, float(self.calibration.get("margin", 10.0)) * reference_error)
+
+    def reference_curve(self, item):
+        """The reference's recorded run of the overfit ``item`` (``reference_curve.py``): the one of the
+        assignment its ``reference_curve`` names, else this one's when recorded with the item's settings;
+        None otherwise."""
+        named = item.conf.get("reference_curve")
+        path = curve_path(named or self.name)
+        if not path.is_file():
+            return None
+        curve = json.loads(path.read_text())
+        same = {"model": item.conf.get("model", {}), "solver": item.conf.get("solver", {})}
+        return curve if named or {k: curve[k] for k in same} == same else None
 
     @property
     def policy(self):

@@ -23,6 +23,11 @@ class Case:
     dtype: str = "float64"
     extra: dict = field(default_factory=dict)
 
+    def inputs(self, arg_names, upstream_names=()):
+        """{name: {"shape", "dtype"}} of the arguments, then the upstream gradients, each named by its parameter."""
+        named = list(zip(arg_names, self.args)) + list(zip(upstream_names, self.upstream or ()))
+        return {name: {"shape": list(np.shape(value)), "dtype": str(np.asarray(value).dtype)} for name, value in named}
+
 
 def public_cases(item):
     """The notebook's own check cells of a layer item, rebuilt from the item's ``public`` specs."""

@@ -29,10 +29,13 @@ class CheckResult:
     message: str = ""
     where: list | None = None  # on a failed array comparison: error per element, 0..1, as rows
     hint: str = ""
+    inputs: dict | None = None  # the case's arrays by parameter name: {"x": {"shape": [2, 3], "dtype": "float64"}}
+    caption: dict | None = None  # a failed sample check's first differing row (sampling.py)
 
     def to_json(self) -> dict:
-        """The results.json ``checks`` entry (the hint goes on the item)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "hint"}
+        """The results.json ``checks`` entry (the hint goes on the item; ``inputs`` and ``caption`` only when set)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name != "hint" and not (f.name in ("inputs", "caption") and getattr(self, f.name) is None)}
 
     @classmethod
     def from_json(cls, data) -> CheckResult:

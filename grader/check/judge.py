@@ -62,20 +62,24 @@ class Judge:
                             timeout)
 
     def run(self, verdict, jobs):
-        """Send ``jobs`` [(op, fields, check)] in one batch, then run each check on its result.
+        """Send ``jobs`` [(op, fields, check, inputs)] in one batch, then run each check on its result;
+        the checks it adds carry ``inputs`` (the case's shapes, ``Kind.inputs``).
 
         One round trip per item instead of one per case; the probe timeout covers the batch.
         """
-        calls = [dict(fields, op=op) for op, fields, _ in jobs]
+        calls = [dict(fields, op=op) for op, fields, _, _ in jobs]
         batch = self.call(verdict, "batch", calls=calls)
         if batch is None:
             return
-        for (_, _, check), reply in zip(jobs, batch["results"]):  # the probe checked there is one per call
+        for (_, _, check, inputs), reply in zip(jobs, batch["results"]):  # the probe checked there is one per call
             if verdict.status in NOTHING_TO_COMPARE:
                 break
             values = self._accept(verdict, reply)
             if values is not None:
+                first = len(verdict.checks)
                 check(values)
+                for added in verdict.checks[first:]:
+                    added.inputs = inputs
 
     def hidden_numeric(self, check, item_name, label, reference_error):
         """A hidden numeric-gradient check against its calibrated threshold. When that fails, the

@@ -14,22 +14,64 @@ from .compare import CheckResult, ladder
 TIE = 1e-8
 
 
+def _start(params, features):
+    """The decoder's first state: the projected features and an empty cell."""
+    h, _ = affine_forward(features, params["W_proj"], params["b_proj"])
+    return h, np.zeros_like(h)
+
+
+def _step(params, prev, h, c, cell_type):
+    """One step of the reference's decoder after word ids ``prev``: (scores of the next word, h, c)."""
+    x = params["W_embed"][prev]
+    if cell_type == "lstm":
+        h, c, _ = lstm_step_forward(x, h, c, params["Wx"], params["Wh"], params["b"])
+    else:
+        h, _ = rnn_step_forward(x, h, params["Wx"], params["Wh"], params["b"])
+    scores, _ = affine_forward(h, params["W_vocab"], params["b_vocab"])
+    return scores, h, c
+
+
 def _scores_along(params, features, words, start, cell_type):
     """Reference scores at every step when ``words`` are fed back (teacher forcing)."""
-    h, _ = affine_forward(features, params["W_proj"], params["b_proj"])
-    c = np.zeros_like(h)
+    h, c = _start(params, features)
     prev = np.full(features.shape[0], start)
     out = []
     for t in range(words.shape[1]):
-        x = params["W_embed"][prev]
-        if cell_type == "lstm":
-            h, c, _ = lstm_step_forward(x, h, c, params["Wx"], params["Wh"], params["b"])
-        else:
-            h, _ = rnn_step_forward(x, h, params["Wx"], params["Wh"], params["b"])
-        scores, _ = affine_forward(h, params["W_vocab"], params["b_vocab"])
+        scores, h, c = _step(params, prev, h, c, cell_type)
         out.append(scores)
         prev = np.clip(words[:, t], 0, params["W_embed"].shape[0] - 1)
     return out
+
+
+def _greedy_after(params, features, prefix, words, max_length, cell_type):
+    """The reference's greedy word ids for one image (``features`` of shape (1, D)) that continue
+    ``prefix``, through <END> or ``max_length``."""
+    h, c = _start(params, features)
+    out, prev = [], words["<START>"]
+    for t in range(max_length):
+        scores, h, c = _step(params, np.array([prev]), h, c, cell_type)
+        prev = prefix[t] if t < len(prefix) else int(np.argmax(scores[0]))
+        out.append(prev)
+        if prev == words["<END>"]:
+            break
+    return out
+
+
+def _through_end(ids, end):
+    """``ids`` up to and including the first ``end``."""
+    ids = list(ids)
+    return ids[:ids.index(end) + 1] if end in ids else ids
+
+
+def first_caption(params, features, captions, n, t, words, cell_type):
+    """results.json's ``caption`` of a failed sample check: row ``n``'s words (the student's, and the
+    reference's greedy ones after the same first ``t`` words) through <END>, and the ``step`` ``t``
+    where they first differ."""
+    id_to_word = {i: w for w, i in words.items()}
+    got = _through_end(map(int, captions[n]), words["<END>"])
+    expected = _greedy_after(params, features[n:n + 1], got[:t], words, captions.shape[1], cell_type)
+    return {"row": n, "step": t, "got": [id_to_word.get(i, "#%d" % i) for i in got],
+            "expected": [id_to_word.get(i, "#%d" % i) for i in expected]}
 
 
 def check_sample(case, captions, cell_type="rnn"):
@@ -48,7 +90,7 @@ def check_sample(case, captions, cell_type="rnn"):
     id_to_word = {i: w for w, i in words.items()}
     scores = _scores_along(params, features, captions, words["<START>"], cell_type)
     wrong = 0
-    first = ""
+    first, caption = "", None
     for n in range(N):
         for t in range(max_length):
             word = int(captions[n, t])
@@ -60,12 +102,14 @@ def check_sample(case, captions, cell_type="rnn"):
                 if not first:
                     first = "row %d, step %d: got %s, the most likely word is %s" % (
                         n, t, _name(id_to_word, word), _name(id_to_word, best))
+                    caption = first_caption(params, features, captions, n, t, words, cell_type)
                 break
             if word == words["<END>"]:
                 break
     passed = wrong == 0
     message = "" if passed else "%d of %d captions differ from greedy decoding; first: %s" % (wrong, N, first)
-    return CheckResult(name, "sample", case.visibility, "mismatched captions", float(wrong), 0, passed, message)
+    return CheckResult(name, "sample", case.visibility, "mismatched captions", float(wrong), 0, passed, message,
+                       caption=caption)
 
 
 def _name(id_to_word, word):

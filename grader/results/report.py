@@ -2,35 +2,77 @@
 from __future__ import annotations
 
 import json
+import math
 import re
+from html import escape
 from pathlib import Path
 
 from ..io import environment, write_atomic
 from ..vocabulary import Status, consequence
 
 
-def loss_curve_svg(history, threshold, width=480, height=160):
-    """The training loss per iteration as an inline SVG polyline, log scale, threshold dashed."""
-    import math
-    values = [max(v, 1e-6) for v in history if v == v and v not in (float("inf"),)]
-    if not values:
+def loss_curve_svg(history, threshold, reference=(), width=480, height=160):
+    """The training loss per iteration as inline SVG polylines on one log scale: the student's (blue)
+    and, when given, the reference's recorded run (grey); the threshold dashed."""
+    yours, theirs = ([max(v, 1e-6) for v in curve if math.isfinite(v)] for curve in (history, reference or ()))
+    if not yours:
         return ""
-    logs = [math.log10(v) for v in values] + [math.log10(threshold)]
+    logs = [math.log10(v) for v in yours + theirs + [threshold]]
     lo, hi = min(logs), max(logs)
     span = (hi - lo) or 1.0
+    step = (width - 20) / max(len(yours) - 1, len(theirs) - 1, 1)
+
     def y(v):
         return height - 10 - (math.log10(max(v, 1e-6)) - lo) / span * (height - 20)
-    step = (width - 20) / max(len(values) - 1, 1)
-    points = " ".join("%.1f,%.1f" % (10 + i * step, y(v)) for i, v in enumerate(values))
+
+    def line(values, colour, label):
+        points = " ".join("%.1f,%.1f" % (10 + i * step, y(v)) for i, v in enumerate(values))
+        return '<polyline class="%s" fill="none" stroke="%s" stroke-width="1.5" points="%s"/>' % (
+            label, colour, points)
     ty = y(threshold)
+    said = "yours: first %.3g, final %.3g after %d iterations" % (yours[0], yours[-1], len(yours))
+    if theirs:
+        said += "; reference: final %.3g" % theirs[-1]
     return ('<svg width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="training loss">'
             '<rect width="100%%" height="100%%" fill="#fafafa" stroke="#ddd"/>'
             '<line x1="10" x2="%d" y1="%.1f" y2="%.1f" stroke="#c00" stroke-dasharray="4 3"/>'
-            '<text x="%d" y="%.1f" font-size="11" fill="#c00" text-anchor="end">%g</text>'
-            '<polyline fill="none" stroke="#2563eb" stroke-width="1.5" points="%s"/>'
-            '<text x="%d" y="16" font-size="11" text-anchor="end">first %.3g, final %.3g after %d iterations</text>'
-            '</svg>') % (width, height, width, height, width - 10, ty, ty, width - 12, ty - 3, threshold, points,
-                         width - 12, values[0], values[-1], len(values))
+            '<text x="%d" y="%.1f" font-size="11" fill="#c00" text-anchor="end">%g</text>%s%s'
+            '<text x="%d" y="16" font-size="11" text-anchor="end">%s</text>'
+            '</svg>') % (width, height, width, height, width - 10, ty, ty, width - 12, ty - 3, threshold,
+                         line(theirs, "#9ca3af", "reference") if theirs else "", line(yours, "#2563eb", "yours"),
+                         width - 12, said)
+
+
+def caption_svg(caption, char=7.5, gap=4, label=72):
+    """A failed sample's first differing row as two aligned rows of word boxes, the student's over the
+    reference's greedy words; boxes whose words differ are red (class "differs"), the first marked with its step."""
+    got, expected = caption["got"], caption["expected"]
+    boxes, x = [], label
+    for t in range(max(len(got), len(expected))):
+        pair = [words[t] if t < len(words) else "" for words in (got, expected)]
+        width = max(map(len, pair + ["ab"])) * char + 10
+        differs = pair[0] != pair[1]
+        for row, word in enumerate(pair):
+            if word:
+                boxes.append('<g class="word%s"><rect x="%.1f" y="%d" width="%.1f" height="22" rx="3" fill="%s" '
+                             'stroke="%s"/><text x="%.1f" y="%d" text-anchor="middle">%s</text></g>' % (
+                                 " differs" if differs else "", x, 18 + row * 28, width,
+                                 "#fee2e2" if differs else "#f3f4f6", "#dc2626" if differs else "#d1d5db",
+                                 x + width / 2, 33 + row * 28, escape(word)))
+        if t == caption["step"]:
+            boxes.append('<text x="%.1f" y="12" text-anchor="middle" fill="#dc2626">step %d</text>' % (
+                x + width / 2, t))
+        x += width + gap
+    width = x + 2
+    return ('<svg width="%d" height="76" viewBox="0 0 %d 76" role="img" aria-label="your caption and the '
+            'reference\'s" font-family="monospace" font-size="12">'
+            '<text x="0" y="33">yours</text><text x="0" y="61">reference</text>%s</svg>') % (
+        width, width, "".join(boxes))
+
+
+def inputs_line(inputs):
+    """'x (2, 3, 4) float64, h0 (2, 5) float64': a check's ``inputs`` in a line."""
+    return ", ".join("%s %s %s" % (name, tuple(value["shape"]), value["dtype"]) for name, value in inputs.items())
 
 
 def error_grid_svg(rows, width=288):
@@ -162,8 +204,8 @@ def check_line(check) -> str:
 def render_html(results) -> str:
     """report.html for one results.json dict."""
     env = environment()
-    env.globals.update(loss_curve=loss_curve_svg, error_grid=error_grid_svg, lead=lead, point=point,
-                       by_output=by_output, check_line=check_line)
+    env.globals.update(loss_curve=loss_curve_svg, error_grid=error_grid_svg, caption_boxes=caption_svg,
+                       inputs_line=inputs_line, lead=lead, point=point, by_output=by_output, check_line=check_line)
     return env.get_template("report.html.j2").render(r=results)
 
 

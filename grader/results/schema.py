@@ -27,7 +27,7 @@ class ItemResult:
     output: str = ""  # the end of what the code printed while checked
     flagged: list[str] = field(default_factory=list)  # grader-access attempts that touched the item
     source: str | None = None  # the student's function, shown when the item did not pass
-    extra: dict = field(default_factory=dict)  # facts of one kind of item: seconds, loss_history...
+    extra: dict = field(default_factory=dict)  # facts of one kind of item: train_seconds, loss_history, reference_curve
     hint: str | None = None  # left None: the first failing check's hint
 
     def __post_init__(self):

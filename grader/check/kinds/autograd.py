@@ -12,7 +12,7 @@ import numpy as np
 from ...grade.kernel_probe import as_tuple, fresh
 from .. import cases as C
 from ..compare import CheckResult, compare
-from .base import Kind
+from .base import Kind, parameter_names
 from .layer import _untouched, reference
 
 
@@ -51,6 +51,10 @@ class AutogradLayer(Kind):
     def graded_function(self, item):
         return item.forward
 
+    def parameters(self, item):
+        backward = item.conf.get("reference_backward")
+        return parameter_names(reference(item.forward)), parameter_names(reference(backward)) if backward else ()
+
     def judge(self, judge, item, verdict):
         cases = C.public_cases(item)
         if not judge.public_only:
@@ -64,7 +68,8 @@ class AutogradLayer(Kind):
             fields = dict(forward=item.forward, args=fresh(case.args), wrt=list(item.wrt) if graded(item, case) else [],
                           outputs=len(item.outputs), upstream=case.upstream if item.returns_cache else None,
                           scalar=not item.returns_cache, patch=patch)
-            jobs.append(("autograd_layer", fields, partial(self._check, judge, item, case, verdict)))
+            jobs.append(("autograd_layer", fields, partial(self._check, judge, item, case, verdict),
+                         self.inputs(item, case)))
         judge.run(verdict, jobs)
 
     def _check(self, judge, item, case, verdict, result):

@@ -1,9 +1,15 @@
 """What every kind of item shares: the verdict it builds, and the interface a kind fills."""
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 
 H = 1e-5  # step of the hidden numeric gradients
+
+
+def parameter_names(function):
+    """The names of ``function``'s parameters, in order (a method's ``self`` included)."""
+    return list(inspect.signature(function).parameters)
 
 
 @dataclass
@@ -39,6 +45,14 @@ class Kind:
 
     def graded_function(self, item):
         return item.conf.get("function", item.name)
+
+    def parameters(self, item):
+        """(names of a case's arguments, of its upstream gradients): how a failing check names its inputs."""
+        return (), ()
+
+    def inputs(self, item, case):
+        """The ``inputs`` of ``case``'s checks: its arrays' shapes and dtypes by parameter name."""
+        return case.inputs(*self.parameters(item))
 
     def has_public(self, item):
         """Whether the item has checks of the notebook's own (run by the student's pre-check)."""

@@ -18,7 +18,7 @@ from reference import rnn_layers
 from ...grade.kernel_probe import as_tuple, fresh, perturbed
 from .. import cases as C
 from ..compare import CheckResult, compare, norm_error, numeric_gradient
-from .base import H, Kind, Verdict
+from .base import H, Kind, Verdict, parameter_names
 
 
 def reference(name):
@@ -46,6 +46,10 @@ class Layer(Kind):
 
     def graded_function(self, item):
         return item.backward or item.forward
+
+    def parameters(self, item):
+        upstream = parameter_names(reference(item.backward)) if item.backward else ()
+        return parameter_names(reference(item.forward)), upstream
 
     def judge(self, judge, item, verdict):
         patch = judge.substitutes(item)
@@ -79,7 +83,8 @@ class Layer(Kind):
         jobs = []
         for case in self.cases(judge, item):
             fields, numeric = self._request(item, case, patch, mode)
-            jobs.append(("layer", fields, partial(self._check, judge, item, case, verdict, mode, numeric)))
+            jobs.append(("layer", fields, partial(self._check, judge, item, case, verdict, mode, numeric),
+                         self.inputs(item, case)))
         judge.run(verdict, jobs)
 
     def _request(self, item, case, patch, mode):

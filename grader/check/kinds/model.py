@@ -15,7 +15,7 @@ from .. import cases as C
 from ..compare import CheckResult, compare, describe, norm_error, numeric_gradient
 from ..overfit import overfit_request
 from ..sampling import check_sample
-from .base import H, Kind
+from .base import H, Kind, parameter_names
 
 
 def _template_loss(loss, grads):
@@ -67,6 +67,9 @@ class ModelLoss(Kind):
     name = "model_loss"
     calibrated = True
 
+    def parameters(self, item):
+        return parameter_names(CaptioningRNN.loss)[1:], ()
+
     def cases(self, judge, item):
         cases = C.model_public_cases(item, CaptioningRNN, judge.settings.cell_type)
         if not judge.public_only:
@@ -84,7 +87,7 @@ class ModelLoss(Kind):
             fields = dict(model_fields(case, judge.settings.cell_type), patch=patch,
                           perturb={"h": h, "params": sorted(case.extra["params"])} if numeric else None)
             jobs.append((judge.settings.op("model_loss"), fields,
-                         partial(self._check, judge, item, case, verdict, numeric, h)))
+                         partial(self._check, judge, item, case, verdict, numeric, h), self.inputs(item, case)))
         judge.run(verdict, jobs)
 
     def _check(self, judge, item, case, verdict, numeric, h, result):
@@ -141,6 +144,9 @@ class Sample(Kind):
     def has_public(self, item):
         return True  # a notebook-sized model with the default max_length
 
+    def parameters(self, item):
+        return parameter_names(CaptioningRNN.sample)[1:], ()
+
     def judge(self, judge, item, verdict):
         """Replay every case; "not implemented" only when every output is the template's (<NULL>
         everywhere) and greedy decoding disagrees somewhere: <NULL> can be the right word."""
@@ -150,7 +156,7 @@ class Sample(Kind):
         untouched = []
         jobs = [(judge.settings.op("model_sample"),
                  dict(model_fields(case, cell_type), patch=patch, max_length=case.extra["max_length"]),
-                 partial(self._check, case, verdict, untouched, cell_type)) for case in cases]
+                 partial(self._check, case, verdict, untouched, cell_type), self.inputs(item, case)) for case in cases]
         judge.run(verdict, jobs)
         if len(untouched) == len(cases) and all(untouched) and not all(c.passed for c in verdict.checks):
             verdict.flag("not_implemented", "sample returned only <NULL>, as the template does, where greedy "
@@ -201,6 +207,9 @@ class Overfit(Kind):
             raise MalformedValue("loss returned %s during training; it should return a number" % describe(history[-1]))
         verdict.extra["loss_history"] = history.tolist()
         verdict.extra["train_seconds"] = round(result["train_seconds"], 3)
+        curve = judge.settings.reference_curve(item)
+        if curve:
+            verdict.extra["reference_curve"] = {k: curve[k] for k in ("assignment", "seed", "loss_history")}
         threshold = judge.settings.threshold(item.name)
         final = float(history[-1]) if history.size else float("nan")
         passed = bool(history.size) and np.isfinite(final) and final < threshold
