@@ -15,6 +15,8 @@ import itertools
 import sys
 from pathlib import Path
 
+import pytest
+
 import notebooks
 
 LAYERS = ('rnn_step_forward', 'rnn_forward', 'word_embedding_forward', 'lstm_step_forward',
@@ -132,3 +134,13 @@ def namespaces(tmp_path, replace=None, solutions=SOURCES):
     finally:
         sys.path.remove(str(folder))
     return [{"CaptioningRNN": model.CaptioningRNN}, vars(layers), vars(model)]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """torch on one thread in a module that imports this fixture (xdist runs two workers on two cores)."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

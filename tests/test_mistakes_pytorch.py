@@ -16,6 +16,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import pytorch_solution  # noqa: E402
+from pytorch_solution import one_thread  # noqa: E402,F401 (autouse)
 from bugs_pytorch import BUGS  # noqa: E402
 from grader import assignments  # noqa: E402
 from grader.check import mistakes  # noqa: E402
@@ -82,14 +83,6 @@ EXPECTED = {
     "sample_start_in_column_0": ("sample_start_in_column_0", "captions[:, 0] = self._start"),
 }
 BUGS_BY_NAME = {bug.name: bug for bug, _ in BUGS}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def made_in_reference(mistake):

@@ -11,20 +11,13 @@ torch = pytest.importorskip("torch")
 
 import notebooks  # noqa: E402
 import pytorch_solution  # noqa: E402
+from pytorch_solution import one_thread  # noqa: E402,F401 (autouse)
 from bugs_pytorch import BUGS  # noqa: E402
 from grader import assignments  # noqa: E402
 from grader.check.judge import Judge  # noqa: E402
 
 SETTINGS = assignments.load("rnn-pytorch")
 JUDGED = ("autograd_layer", "model_loss", "sample")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def statuses(ns, seed=3):
