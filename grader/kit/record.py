@@ -77,6 +77,23 @@ class Recorder:
             output = self.packer.encode(out, () if gradients else args, zeros=gradients)
         calls[digest] = (projection, output, not (gradients or caches))
 
+    def model_loss(self, case, cell_type):
+        """The reference model's loss on a public model case, and its numeric gradient's losses
+        (their gradients unread), as the probe's ``model_loss`` runs them."""
+        features, captions = case.args
+        model = _model(self, case, cell_type)
+        loss, _ = model.loss(np.copy(features), np.copy(captions))
+        self.unread = "gradients"
+        if case.extra["check"] == "gradient":
+            kernel_probe.perturb_params(model, features, captions,
+                                        {"h": case.extra["h"] or H, "params": sorted(case.extra["params"])})
+        self.unread = None
+        return loss
+
+    def sample(self, case, cell_type):
+        """The reference model's greedy sample on a public sample case."""
+        _model(self, case, cell_type).sample(np.copy(case.args[0]))
+
     def table(self):
         """The document's ``calls``: [[signature, [digests], [projections], [outputs]]]."""
         return [[signature, list(calls), [p for p, _, _ in calls.values()], [o for _, o, _ in calls.values()]]
@@ -87,8 +104,11 @@ def variants(settings, item, cases, packer):
     """What the reference and each mistake catalogued for ``item`` give on ``cases`` (None where a
     mistake raises), for the kit to recognise a mistake as the grader does (``check/mistakes.py``)."""
     judge, kind = Judge(None, settings, 0), kind_of(item)
-    found = {"graded": kind.graded_function(item),
-             "reference": [packer.encode(mistakes._run(kind, judge, item, case, ())) for case in cases]}
+    reference = [mistakes._run(kind, judge, item, case, ()) for case in cases]
+    found = {"graded": kind.graded_function(item), "reference": [packer.encode(r) for r in reference]}
+    if all(r is None for r in reference):  # the kind cannot say what code gives (no variant): no hint to find
+        found["mistakes"] = []
+        return found
     found["mistakes"] = [{"hint": m.hint, "line": m.line, "first": m.items[0] == item.name,
                           "outputs": [packer.encode(mistakes._run(kind, judge, item, case, m.edits)) for case in cases]}
                          for m in mistakes.for_item(settings, item)]
@@ -136,13 +156,7 @@ def model_cases(item, items, recorder, packer, cell_type):
     recorder.watching = stand_ins(item, items)
     for case in C.model_public_cases(item, CaptioningRNN, cell_type):
         features, captions = case.args
-        model = _model(recorder, case, cell_type)
-        loss, _ = model.loss(np.copy(features), np.copy(captions))
-        recorder.unread = "gradients"
-        if case.extra["check"] == "gradient":
-            kernel_probe.perturb_params(model, features, captions,
-                                        {"h": case.extra["h"] or H, "params": sorted(case.extra["params"])})
-        recorder.unread = None
+        loss = recorder.model_loss(case, cell_type)
         cases.append((case, {"name": case.name, "check": case.extra["check"], "h": case.extra["h"] or H,
                              "init": case.extra["init"], "params": packer.encode(case.extra["params"]),
                              "features": packer.encode(features), "captions": packer.encode(captions),
@@ -162,7 +176,7 @@ def sample_case(item, items, recorder, packer, cell_type):
     else:
         raise RuntimeError("no public sample case without a near tie in %d seeds" % len(SAMPLE_SEEDS))
     recorder.watching = stand_ins(item, items)
-    _model(recorder, case, cell_type).sample(np.copy(case.args[0]))
+    recorder.sample(case, cell_type)
     return [(case, {"name": case.name, "seed": seed, "init": case.extra["init"],
                     "params": packer.encode(case.extra["params"]), "features": packer.encode(case.args[0]),
                     "max_length": case.extra["max_length"], "greedy": packer.encode(greedy)})]
