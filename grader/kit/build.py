@@ -32,7 +32,7 @@ def package_name(settings):
 
 def build_kit(out, spec="rnn"):
     """Write the kit of assignment ``spec`` under ``out``; return the package's folder."""
-    settings = assignments.load(spec)
+    settings = assignments.load(spec).check_requirements()  # the PyTorch kit is recorded with torch
     items = [i for i in settings.items if i.kind != "manual" and kind_of(i).has_public(i)]
     unsupported = sorted({i.kind for i in items} - {"layer", "autograd_layer", "model_loss", "sample"})
     if unsupported or not items:
