@@ -37,16 +37,17 @@ SAMPLE_SEEDS = range(1000)  # the first seed whose public sample case has no nea
 class Recorder:
     """The reference's layer functions; calls of those in ``watching`` are recorded."""
 
+    MODULES = ("rnn_layers", "captioning_rnn")  # the reference's layers, then its model
+
     def __init__(self, functions, backwards, cached, packer):
-        self.reference = kernel_probe.Reference({name: reference_source(name)
-                                                 for name in ("rnn_layers", "captioning_rnn")})
-        layers = self.reference.modules["rnn_layers"]
+        self.reference = kernel_probe.Reference({name: reference_source(name) for name in self.MODULES})
+        layers, model = (self.reference.modules[name] for name in self.MODULES)
         self.original = {name: getattr(layers, name) for name in functions}
         for module in self.reference.modules.values():
             for name in functions:
                 if name in vars(module):
                     vars(module)[name] = self._wrapped(name)
-        self.namespace = dict(vars(layers), CaptioningRNN=self.reference.modules["captioning_rnn"].CaptioningRNN)
+        self.namespace = dict(vars(layers), CaptioningRNN=model.CaptioningRNN)
         self.parameters = {name: [[p.name, [] if p.default is p.empty else [p.default]]
                                   for p in inspect.signature(fn).parameters.values()]
                            for name, fn in self.original.items()}  # how calls bind to arguments

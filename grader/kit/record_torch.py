@@ -13,7 +13,6 @@ autograd (the numeric gradient's losses, under ``torch.no_grad()``) keep their o
 """
 from __future__ import annotations
 
-import inspect
 import json
 
 import numpy as np
@@ -27,13 +26,9 @@ from ..check.kinds.base import H
 from ..check.kinds.model import built_model, model_fields
 from ..grade import kernel_probe
 from ..grade.probe import _probe_module
-from ..resources import reference_source
 from .record import Recorder, stand_ins
 from .runtime.data import bind
 from .runtime.torch_replay import VJP, arrays, differentiable, rebuilt
-
-MODULES = ("rnn_layers_pytorch", "captioning_rnn_pytorch")
-
 
 class _Recording(torch.autograd.Function):
     """A reference layer inside the graph: its output and, in backward, its VJP are recorded."""
@@ -62,21 +57,10 @@ class _Recording(torch.autograd.Function):
 class TorchRecorder(Recorder):
     """The PyTorch reference's layers and model; calls of those in ``watching`` are recorded."""
 
+    MODULES = ("rnn_layers_pytorch", "captioning_rnn_pytorch")
+
     def __init__(self, functions, packer):
-        self.reference = kernel_probe.Reference({name: reference_source(name) for name in MODULES})
-        layers = self.reference.modules["rnn_layers_pytorch"]
-        self.original = {name: getattr(layers, name) for name in functions}
-        for module in self.reference.modules.values():
-            for name in functions:
-                if name in vars(module):
-                    vars(module)[name] = self._wrapped(name)
-        self.namespace = dict(vars(layers), CaptioningRNN=self.reference.modules["captioning_rnn_pytorch"].CaptioningRNN)
-        self.parameters = {name: [[p.name, [] if p.default is p.empty else [p.default]]
-                                  for p in inspect.signature(fn).parameters.values()]
-                           for name, fn in self.original.items()}
-        self.backwards, self.cached, self.packer = set(), set(), packer
-        self.watching, self.unread = set(), None
-        self.calls = {}
+        super().__init__(functions, (), (), packer)
         self.probe = _probe_module(("kernel_probe_torch",))
 
     def _wrapped(self, name):
