@@ -30,6 +30,7 @@ from .record import Recorder, stand_ins
 from .runtime.data import bind
 from .runtime.torch_replay import VJP, arrays, differentiable, rebuilt
 
+
 class _Recording(torch.autograd.Function):
     """A reference layer inside the graph: its output and, in backward, its VJP are recorded."""
 
