@@ -85,8 +85,11 @@ def of_results(item):
 
 
 def kit_views(assignment, namespace):
-    """{item: view} of the kit's checks on the functions in ``namespace``."""
-    return {item["name"]: of_verdict(verdict) for item, verdict in kit_module(assignment).verdicts(namespace)}
+    """{item: view} of the kit's checks on the functions in ``namespace`` (a dict, or a list of
+    dicts searched in order: a PyTorch submission's notebook and cs231n modules)."""
+    spaces = namespace if isinstance(namespace, list) else [namespace]
+    return {item["name"]: of_verdict(verdict)
+            for item, verdict in kit_module(assignment).verdicts(spaces[0], None, spaces[1:])}
 
 
 def grader_views(assignment, namespace):

@@ -5,6 +5,7 @@ them); tests/test_kit_notebooks.py runs it on real notebooks, and `grade --publi
 """
 import ast
 import contextlib
+import importlib.util
 import inspect
 import io
 import json
@@ -18,30 +19,38 @@ import pytest
 
 import bugs
 import bugs_lstm
+import bugs_pytorch
 import kits
 import notebooks
+import pytorch_solution
 from correct_variants import VARIANTS
 from grader import assignments
 from grader.assignments.calibrate import reference_namespace
 from grader.check import cases as C
 from grader.check import mistakes
 from grader.check.judge import Judge
+from grader.check.kinds import autograd
 from grader.check.kinds.layer import Layer
-from reference import captioning_rnn, rnn_layers
+from grader.grade.probe import probe_sources
+from grader.resources import reference_source
 from reference.captioning_rnn import CaptioningRNN
 from test_judge_bugs import namespace_with
 
 ASSIGNMENTS = ("rnn", "lstm", "cs7353")
 CATALOGUES = {"rnn": bugs.BUGS, "lstm": bugs_lstm.BUGS, "cs7353": bugs.BUGS}
-# The quick subset builds the rnn and cs7353 kits only (the lstm kit takes seconds to record).
-EACH_KIT = ["rnn", "cs7353", pytest.param("lstm", marks=pytest.mark.slow)]
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+needs_torch = pytest.mark.skipif(not HAS_TORCH, reason="the PyTorch kit needs torch (pip install '.[torch]')")
+# The quick subset builds the rnn and cs7353 kits only (the lstm and rnn-pytorch kits take seconds to record).
+EACH_KIT = ["rnn", "cs7353", pytest.param("lstm", marks=pytest.mark.slow),
+            pytest.param("rnn-pytorch", marks=[pytest.mark.slow, needs_torch])]
+REFERENCE_MODULES = {"rnn-pytorch": ("rnn_layers", "captioning_rnn", "rnn_layers_pytorch", "captioning_rnn_pytorch")}
 
 
-def reference_lines():
+def reference_lines(modules=("rnn_layers", "captioning_rnn")):
     """Each line of the statements in the reference's function bodies (docstrings aside)."""
     found = set()
-    for module in (rnn_layers, captioning_rnn):
-        source = inspect.getsource(module)
+    for module in modules:
+        source = reference_source(module)
         lines = source.split("\n")
         for node in ast.walk(ast.parse(source)):
             if isinstance(node, ast.FunctionDef):
@@ -56,8 +65,10 @@ def test_the_kit_holds_no_line_of_the_reference(assignment):
     text = kits.kit_text(assignment)
     settings = assignments.load(assignment)  # the hints quote a fix at times, as every report does
     hints = " ".join(m.hint for item in settings.items for m in mistakes.for_item(settings, item))
-    assert [line for line in reference_lines() if line in text and line not in hints] == []
-    assert len(reference_lines()) > 100
+    lines = reference_lines(*[REFERENCE_MODULES[assignment]] if assignment in REFERENCE_MODULES else [])
+    copied = "\n".join(probe_sources(settings.probe_extensions))  # the grader's own code (`return out` is in both)
+    assert [line for line in lines if line in text and line not in hints and line not in copied] == []
+    assert len(lines) > 100
     assert "def rel_error(x, y):" in text, "the search reads the kit: it finds the grader's code the kit copies"
 
 
@@ -66,7 +77,14 @@ def hidden_arrays(assignment, seed):
     settings = assignments.load(assignment)
     judge = Judge(None, settings, seed)
     for item in settings.items:
-        if item.kind == "layer":
+        if item.kind == "autograd_layer":
+            for case in C.hidden_cases(item, judge.rng(item)):
+                args = [a.astype(np.float64) if a.dtype.kind == "f" else a for a in case.args]
+                upstream = [u.astype(np.float64) for u in case.upstream or ()]
+                yield from case.args
+                for values in autograd.expected(item, args, upstream):
+                    yield from values
+        elif item.kind == "layer":
             for case in C.hidden_cases(item, judge.rng(item)):
                 args = [a.astype(np.float64) if a.dtype.kind == "f" else a for a in case.args]
                 yield from case.args
@@ -202,16 +220,29 @@ def test_an_item_not_defined_yet_is_missing_in_the_graders_words():
     assert "rnn_step_forward is not defined (looked in the notebook and in cs231n/)" in text
 
 
-def test_the_kit_imports_numpy_and_the_standard_library_only():
-    folder = kits.kit_folder("rnn")
-    code = ("import sys, json, numpy, numpy.random\nbefore = set(sys.modules)\nsys.path.insert(0, %r)\n"
-            "import rnn_check.session as s, rnn_check.notebook\ns.verdicts({})\n"
-            "print(json.dumps(sorted({m.split('.')[0] for m in set(sys.modules) - before})))" % str(folder))
-    done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60)
+def imported_by(code):
+    """The top-level modules ``code`` imports in a fresh interpreter, beyond those numpy imports."""
+    code = ("import sys, json, numpy, numpy.random\nbefore = set(sys.modules)\n%s\n"
+            "print(json.dumps(sorted({m.split('.')[0] for m in set(sys.modules) - before})))" % code)
+    done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    imported = set(json.loads(done.stdout.splitlines()[-1]))
-    assert imported - set(sys.stdlib_module_names) - {"numpy", "rnn_check"} == set()
-    assert "rnn_check" in imported
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+@pytest.mark.parametrize("assignment", ["rnn", pytest.param("rnn-pytorch", marks=[pytest.mark.slow, needs_torch])])
+def test_the_kit_imports_numpy_and_the_standard_library_only(assignment):
+    """The NumPy kits import numpy and the standard library; the PyTorch kit torch besides (and
+    what importing torch imports), and only when it checks."""
+    package = kits.package_name(assignments.load(assignment))
+    folder = kits.kit_folder(assignment)
+    imported = imported_by("sys.path.insert(0, %r)\nimport %s.session as s, %s.notebook\ns.verdicts({})"
+                           % (str(folder), package, package))
+    allowed = {"numpy", package} | (imported_by("import torch") if assignment == "rnn-pytorch" else set())
+    assert imported - set(sys.stdlib_module_names) - allowed == set()
+    assert package in imported and ("torch" in imported) == (assignment == "rnn-pytorch")
+    if assignment == "rnn-pytorch":  # reading the kit (its usage, its items) needs no torch
+        assert "torch" not in imported_by("sys.path.insert(0, %r)\nimport %s.notebook as n\nn.Kit(n.DATA)"
+                                          % (str(folder), package))
 
 
 @pytest.mark.slow
@@ -222,7 +253,139 @@ def test_grade_writes_a_kit_named_after_the_assignment(tmp_path):
     package = tmp_path / "cs7353_check"
     assert {p.name for p in package.iterdir()} >= {"__init__.py", "__main__.py", "README.md", "data", "_compare.py"}
     assert "python -m cs7353_check CS7353_RNN_Captioning.ipynb" in (package / "README.md").read_text()
-    for args in (["--assignment", "rnn,lstm"], ["--assignment", "rnn-pytorch"]):
-        done = subprocess.run([sys.executable, "-m", "grader", "--student-kit", str(tmp_path / "x"), *args],
-                              capture_output=True, text=True, timeout=120)
-        assert done.returncode == 2 and len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr
+    done = subprocess.run([sys.executable, "-m", "grader", "--student-kit", str(tmp_path / "x"), "--assignment",
+                           "rnn,lstm"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+@needs_torch
+def test_grade_writes_the_pytorch_kit(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "grader", "--student-kit", str(tmp_path), "--assignment",
+                           "rnn-pytorch"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    package = tmp_path / "rnn_pytorch_check"
+    assert {p.name for p in package.iterdir()} >= {"__init__.py", "torch_replay.py", "data", "_probe.py"}
+    readme = (package / "README.md").read_text()
+    assert "python -m rnn_pytorch_check RNN_Captioning_pytorch.ipynb" in readme and "NumPy and PyTorch" in readme
+    assert "torch_replay.py" not in {p.name for p in kits.kit_folder("rnn").joinpath("rnn_check").iterdir()}
+
+
+# ---------------------------------------------------------------- the PyTorch kit (rnn-pytorch)
+TORCH_BUGS = {bug.name: bug for bug, _ in bugs_pytorch.BUGS}
+TORCH_VERSIONS = ["solution", "blank template", *TORCH_BUGS]
+
+
+def torch_namespaces(tmp_path, version):
+    """The namespaces of a PyTorch submission (the solved template, the untouched one, or one bug)."""
+    if version == "blank template":
+        return pytorch_solution.namespaces(tmp_path, solutions=None)
+    return pytorch_solution.namespaces(tmp_path, replace=TORCH_BUGS[version].replace if version in TORCH_BUGS
+                                       else None)
+
+
+@needs_torch
+@pytest.mark.slow
+@pytest.mark.parametrize("version", TORCH_VERSIONS)
+def test_the_pytorch_kit_gives_the_verdicts_of_the_grader_pre_check(tmp_path, version):
+    """Every check of the PyTorch kit: same verdict, same message, same hint as grade --public-only's."""
+    namespace = torch_namespaces(tmp_path, version)
+    grader, kit = kits.grader_views("rnn-pytorch", namespace), kits.kit_views("rnn-pytorch", namespace)
+    assert list(kit) == list(grader)
+    for name in grader:
+        assert kit[name] == grader[name], name
+    expected = {"solution": "passed", "blank template": "not_implemented"}.get(version)
+    if expected:
+        assert {status for status, *_ in kit.values()} == {expected}
+    else:
+        assert {name for name, view in kit.items() if view[0] != "passed"} == {TORCH_BUGS[version].item} & set(kit)
+    if version == "sample_start_in_column_0":  # a catalogued mistake of the model: the kit names it too
+        assert kit["CaptioningRNN.sample"][-1].startswith("column 0 holds <START>")
+
+
+def torch_kit_replay():
+    """The PyTorch kit's stand-ins, as its check() builds them."""
+    session = kits.kit_module("rnn-pytorch")
+    return session.replay(session.Kit(session.DATA)), session.Kit(session.DATA)
+
+
+@needs_torch
+def test_a_pytorch_stand_in_replays_its_outputs_and_gradients_with_autograd():
+    """The kit's rnn_step_forward, inside the reference's rnn_forward on the notebook's gradient-check inputs:
+    the forward values and the gradients autograd takes through the replayed steps are the reference's."""
+    import torch
+    from reference import rnn_layers_pytorch as reference
+    replay, kit = torch_kit_replay()
+    case = kit.item("rnn_forward")["cases"][1]
+    args, upstream = kit.value(case["args"]), kit.value(case["upstream"])
+    namespace = dict(vars(reference), rnn_step_forward=replay.function("rnn_step_forward"))
+    replayed_forward = types.FunctionType(reference.rnn_forward.__code__, namespace)
+    results = []
+    for forward in (replayed_forward, reference.rnn_forward):
+        inputs = [torch.tensor(a, requires_grad=True) for a in args]
+        h = forward(*inputs)
+        results.append([h.detach().numpy(), *(g.numpy() for g in torch.autograd.grad(
+            h, inputs, torch.tensor(upstream[0])))])
+    for got, want in zip(*results):
+        assert got.shape == want.shape and np.allclose(got, want, rtol=1e-12, atol=1e-14)
+    with pytest.raises(kits.kit_module("rnn-pytorch", "data").NotIsolated):  # outputs never recorded
+        replayed_forward(*[torch.tensor(a) * 2 for a in args])
+    inputs = [torch.tensor(a, requires_grad=True) for a in args]
+    with pytest.raises(kits.kit_module("rnn-pytorch", "data").NotIsolated):  # incoming gradients never recorded
+        torch.autograd.grad(replayed_forward(*inputs), inputs, 2 * torch.tensor(upstream[0]))
+
+
+@needs_torch
+@pytest.mark.slow
+def test_a_failed_pytorch_layer_is_replaced_inside_later_items_with_gradients_through_the_replay(tmp_path,
+                                                                                                   monkeypatch):
+    """rnn_step_forward fails (float32): rnn_forward and the model's loss are judged with the kit's
+    rnn_step_forward, autograd's gradients flowing through the recorded VJPs, as the grader judges them
+    with its own."""
+    namespace = torch_namespaces(tmp_path, "rnn_step_forward_float32")
+    replay_module = kits.kit_module("rnn-pytorch", "torch_replay")
+    asked = []
+    answer = replay_module.TorchReplay.answer
+    monkeypatch.setattr(replay_module.TorchReplay, "answer", lambda self, name, key: (asked.append(name),
+                                                                                   answer(self, name, key))[1])
+    kit, grader = kits.kit_views("rnn-pytorch", namespace), kits.grader_views("rnn-pytorch", namespace)
+    assert kit == grader
+    status, checks, notes, _, _ = kit["rnn_forward"]
+    assert status == "passed" and sum("(autograd) vs reference" in name for name, _, _ in checks) == 5
+    assert notes == ["graded with the grader's rnn_step_forward in place of yours (they failed their own items)"]
+    assert kit["CaptioningRNN.loss"][0] == "passed" and kit["rnn_step_forward"][0] == "error"
+    assert {"rnn_step_forward", "vjp rnn_step_forward"} <= set(asked)
+
+
+@needs_torch
+@pytest.mark.slow
+def test_pytorch_calls_the_reference_never_made_are_reported_as_not_isolated(tmp_path):
+    forward = pytorch_solution.SOURCES["rnn_forward"].replace("x[:, t, :]", "x[:, t, :] * 2")
+    assert forward != pytorch_solution.SOURCES["rnn_forward"]
+    namespace = pytorch_solution.namespaces(tmp_path, replace={**TORCH_BUGS["rnn_step_forward_float32"].replace,
+                                                               "rnn_forward": forward})
+    status, checks, notes, problem, hint = kits.kit_views("rnn-pytorch", namespace)["rnn_forward"]
+    assert status == "error" and not checks and not hint
+    assert problem == ("could not isolate this item from rnn_step_forward: the grader's rnn_step_forward stands in "
+                       "for yours here (yours or its partner failed its item), and it cannot run on what your code "
+                       "passes it (the kit holds no answer for these arguments)")
+
+
+@needs_torch
+@pytest.mark.slow
+def test_the_pytorch_kit_names_a_catalogued_mistake_of_a_layer_as_the_grader_does(tmp_path):
+    """Hints on autograd_layer items come from the grader's AutogradLayer.variant (what a mistake's forward
+    and gradients are on the public cases); the kit holds them and compares the same observed values."""
+    _, kit = torch_kit_replay()
+    hinted_items = {i["name"] for i in kit.items if i["kind"] == "autograd_layer" and i["mistakes"]}
+    if not hinted_items:
+        pytest.skip("no mistake of an autograd_layer item is recorded yet: AutogradLayer.variant says nothing "
+                    "(the grader gives no hint on those items either)")
+    hinted = 0
+    for name, bug in TORCH_BUGS.items():
+        if bug.item in hinted_items:
+            namespace = pytorch_solution.namespaces(tmp_path / name, replace=bug.replace)
+            kit_view = kits.kit_views("rnn-pytorch", namespace)[bug.item]
+            assert kit_view == kits.grader_views("rnn-pytorch", namespace)[bug.item], name
+            hinted += kit_view[-1] is not None
+    assert hinted, "some catalogued PyTorch bug is named by its hint"

@@ -1,6 +1,7 @@
 """The student kit on real notebooks: the same verdicts as `grade --public-only` on every
 single-bug variant, the command line's exit statuses, a live kernel's `check()`, and both
 pre-checks skipping a notebook's long training."""
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,8 @@ import pytest
 
 import kits
 import notebooks
+import pytorch_solution
+from bugs_pytorch import BUGS as TORCH_BUGS
 from bugs import BUGS, BY_NAME
 from e2e import item, without_training
 from grader import assignments
@@ -18,6 +21,8 @@ from grader.grade.pipeline import grade
 
 pytestmark = pytest.mark.slow  # grades in kernels, runs notebooks
 RNN = assignments.load("rnn")
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+needs_torch = pytest.mark.skipif(not HAS_TORCH, reason="the PyTorch kit needs torch (pip install '.[torch]')")
 
 
 def build(tmp_path, form, replace=None, extra_cells=(), solutions="reference"):
@@ -105,3 +110,66 @@ def test_both_pre_checks_skip_a_minute_of_training(tmp_path):
     long_cell = len(nbformat.read(str(folder / notebooks.NOTEBOOK_NAME), as_version=4).cells) - 1
     assert long_cell not in [c["index"] for c in results["execution"]["cells"]]
     assert results["elapsed_s"] < 30 and {i["status"] for i in results["items"]} == {"passed"}
+
+
+# ---------------------------------------------------------------- the PyTorch kit on real notebooks
+TORCH_NOTEBOOK = notebooks.PYTORCH_TEMPLATE.name
+
+
+def build_torch(tmp_path, replace=None, solutions=pytorch_solution.SOURCES):
+    """A PyTorch submission (the module form: the notebook and cs231n/), the kit beside the notebook."""
+    folder = notebooks.build_submission("module", tmp_path / "sub", solutions=solutions, replace=replace,
+                                        template=notebooks.PYTORCH_TEMPLATE)
+    shutil.copytree(kits.kit_folder("rnn-pytorch") / "rnn_pytorch_check", folder / "rnn_pytorch_check")
+    return folder
+
+
+def torch_kit_in_process(folder):
+    """{item: view} of the PyTorch kit's command-line path, run in this process."""
+    notebook = kits.kit_module("rnn-pytorch", "notebook")
+    targets = notebook.Kit(notebook.DATA).document["targets"]
+    with kits.notebook_process(folder):
+        plan = notebook.slicing.plan(notebook.code_cells(folder / TORCH_NOTEBOOK), targets, whole_unreadable=False)
+        namespace, _ = notebook.run_cells(plan.sources, folder)
+        return kits.kit_views("rnn-pytorch", namespace)
+
+
+TORCH_VARIANTS = [("solution", None), ("blank", None)] + [(bug.name, bug) for bug, _ in TORCH_BUGS]
+
+
+@needs_torch
+@pytest.mark.parametrize("name,bug", TORCH_VARIANTS, ids=[name for name, _ in TORCH_VARIANTS])
+def test_the_pytorch_kit_and_grade_public_only_agree_on_every_check(tmp_path, name, bug):
+    folder = build_torch(tmp_path, bug.replace if bug else None, None if name == "blank" else pytorch_solution.SOURCES)
+    results = grade(folder, assignments.load("rnn-pytorch"), seed=kits.sample_seed("rnn-pytorch"), public_only=True)
+    kit = torch_kit_in_process(folder)
+    assert list(kit) == [i["name"] for i in results["items"]]
+    for entry in results["items"]:
+        assert kit[entry["name"]] == kits.of_results(entry), entry["name"]
+    if not bug:
+        assert {view[0] for view in kit.values()} == {"passed" if name == "solution" else "not_implemented"}
+
+
+def run_torch_kit(folder, *args):
+    return subprocess.run([sys.executable, "-m", "rnn_pytorch_check", *args], cwd=folder, capture_output=True,
+                          text=True, timeout=180)
+
+
+@needs_torch
+def test_the_pytorch_kit_command_line_exits_0_1_or_2(tmp_path):
+    good = build_torch(tmp_path / "good")
+    done = run_torch_kit(good, TORCH_NOTEBOOK)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines()[-1] == "7 of 7 items pass their public checks"
+    bug = next(bug for bug, _ in TORCH_BUGS if bug.name == "rnn_step_forward_float32")
+    bad = build_torch(tmp_path / "bad", bug.replace)
+    done = run_torch_kit(bad, TORCH_NOTEBOOK)
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert "ERROR   rnn_step_forward" in lines and "ok      rnn_forward" in lines
+    assert "          note: graded with the grader's rnn_step_forward in place of yours (they failed their own " \
+           "items)" in lines
+    assert done.stdout.splitlines()[-1] == "6 of 7 items pass their public checks"
+    for args in (["missing.ipynb"], [TORCH_NOTEBOOK, "rnn_backward"], []):
+        done = run_torch_kit(bad, *args)
+        assert done.returncode == 2 and len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr, args

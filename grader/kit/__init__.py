@@ -7,5 +7,7 @@ is ``runtime/`` plus two of the grader's own modules copied in (``check/compare.
 them, and the reference's calls that stand in for a student's failing functions
 (``record.py``). ``runtime/`` imports those copies, so most of it runs only in a built kit;
 ``runtime/slicing.py`` and ``runtime/data.py`` use the standard library and NumPy alone, and
-the grader imports them too.
+the grader imports them too. A PyTorch assignment's kit also holds ``runtime/torch_replay.py``
+(its stand-ins, autograd Functions answered from records) and its records come from
+``record_torch.py``.
 """

@@ -1,6 +1,7 @@
 """``grade --student-kit DIR``: write what a TA hands students, the public checks of an
 assignment without its solution: ``DIR/<name>_check/``, a package importing NumPy only, with
-its data and a README.
+its data and a README. A PyTorch assignment's kit (``rnn_pytorch_check``) imports PyTorch
+too, and answers the grader's stand-in layers with autograd (``record_torch.py``).
 """
 from __future__ import annotations
 
@@ -31,9 +32,9 @@ def package_name(settings):
 
 def build_kit(out, spec="rnn"):
     """Write the kit of assignment ``spec`` under ``out``; return the package's folder."""
-    settings = assignments.load(spec)
+    settings = assignments.load(spec).check_requirements()  # the PyTorch kit is recorded with torch
     items = [i for i in settings.items if i.kind != "manual" and kind_of(i).has_public(i)]
-    unsupported = sorted({i.kind for i in items} - {"layer", "model_loss", "sample"})
+    unsupported = sorted({i.kind for i in items} - {"layer", "autograd_layer", "model_loss", "sample"})
     if unsupported or not items:
         raise UsageError("the student kit cannot check %s items (assignment %s)"
                          % (", ".join(unsupported) or "these", settings.name))
@@ -44,13 +45,16 @@ def build_kit(out, spec="rnn"):
         folder = Path(scratch) / package
         (folder / "data").mkdir(parents=True)
         for module in sorted(RUNTIME.glob("*.py")):
+            if module.name in TORCH_ONLY and not uses_torch(settings):
+                continue
             text = module.read_text().replace("rnn_check", package).replace("RNN_Captioning.ipynb", notebook)
             (folder / module.name).write_text(text)
         _copy_grader_modules(folder, settings)
         packer = Packer()
         packer.save(folder / "data" / "public.npz", _document(settings, items, packer, package))
         (folder / "README.md").write_text(README.format(package=package, title=settings.title, notebook=notebook,
-                                                        first=items[0].name))
+                                                        first=items[0].name, needs="NumPy and PyTorch"
+                                                        if uses_torch(settings) else "NumPy"))
         out.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(out / package, ignore_errors=True)
         shutil.copytree(folder, out / package)
@@ -68,11 +72,22 @@ def _copy_grader_modules(folder, settings):
         probe_sources(settings.probe_extensions)))
 
 
+def uses_torch(settings):
+    """Whether the assignment's functions work on PyTorch tensors (its probe has the torch operations)."""
+    return "kernel_probe_torch" in settings.probe_extensions
+
+
 def _document(settings, items, packer, package):
     """The kit's JSON: items with their public cases, and the recorded stand-in calls."""
-    layers = [i for i in settings.items if i.kind == "layer"]
-    recorder = Recorder([f for i in layers for f in i.functions], [i.backward for i in layers if i.backward],
-                        [i.forward for i in layers if i.returns_cache], packer)
+    torch = uses_torch(settings)
+    if torch:
+        from .record_torch import TorchRecorder, autograd_cases
+        recorder = TorchRecorder([f for i in settings.items if i.kind == "autograd_layer" for f in i.functions],
+                                 packer)
+    else:
+        layers = [i for i in settings.items if i.kind == "layer"]
+        recorder = Recorder([f for i in layers for f in i.functions], [i.backward for i in layers if i.backward],
+                            [i.forward for i in layers if i.returns_cache], packer)
     entries = []
     for item in items:
         entry = {"name": item.name, "kind": item.kind, "forward": item.forward, "backward": item.backward,
@@ -82,6 +97,11 @@ def _document(settings, items, packer, package):
             labels = list(item.outputs) + ([] if item.backward else ["dx"])
             entry["thresholds"] = {label: settings.threshold(item.name, label) for label in labels}
             cases = layer_cases(item, settings.items, recorder, packer)
+        elif item.kind == "autograd_layer":
+            entry["thresholds"] = {label: settings.threshold(item.name, label) for label in item.outputs}
+            entry["tolerance"] = settings.tolerance("float64")
+            entry["gradients"] = list(item.conf.get("gradients", ["d%d" % i for i in item.wrt]))
+            cases = autograd_cases(item, settings.items, recorder, packer)
         elif item.kind == "model_loss":
             entry["thresholds"] = {label: settings.threshold(item.name, label) for label in ("loss", "grads")}
             cases = model_cases(item, settings.items, recorder, packer, settings.cell_type)
@@ -90,13 +110,17 @@ def _document(settings, items, packer, package):
         entry["cases"] = [data for _, data in cases]
         entry.update(variants(settings, item, [case for case, _ in cases], packer))
         entries.append(entry)
-    return {"assignment": settings.name, "title": settings.title, "package": package, "h": H,
+    document = {"assignment": settings.name, "title": settings.title, "package": package, "h": H,
             "cell_type": settings.cell_type, "targets": slicing.targets(settings.graded_functions),
             "ops": {op: settings.op(op) for op in ("model_loss", "model_sample")},
             "groups": [list(g) for g in groups(settings.items)], "items": entries,
             "parameters": recorder.parameters, "backwards": sorted(recorder.backwards), "calls": recorder.table()}
+    if torch:
+        document["replay"] = "torch"  # the stand-ins are autograd Functions (runtime/torch_replay.py)
+    return document
 
 
+TORCH_ONLY = ("torch_replay.py",)  # runtime modules only a PyTorch kit holds
 COPIED = "# Copied from the grader's grader/%s by `grade --student-kit`.\n"
 
 README = """\
@@ -104,7 +128,7 @@ README = """\
 
 The checks your notebook shows, run on your own code, with the grader's messages and hints.
 This folder holds no solution: only the notebook's inputs and the values they should give.
-It needs NumPy only. Put this `{package}` folder next to `{notebook}`.
+It needs {needs} only. Put this `{package}` folder next to `{notebook}`.
 
 In the notebook, after defining your functions (no restart needed):
 

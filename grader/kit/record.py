@@ -37,16 +37,17 @@ SAMPLE_SEEDS = range(1000)  # the first seed whose public sample case has no nea
 class Recorder:
     """The reference's layer functions; calls of those in ``watching`` are recorded."""
 
+    MODULES = ("rnn_layers", "captioning_rnn")  # the reference's layers, then its model
+
     def __init__(self, functions, backwards, cached, packer):
-        self.reference = kernel_probe.Reference({name: reference_source(name)
-                                                 for name in ("rnn_layers", "captioning_rnn")})
-        layers = self.reference.modules["rnn_layers"]
+        self.reference = kernel_probe.Reference({name: reference_source(name) for name in self.MODULES})
+        layers, model = (self.reference.modules[name] for name in self.MODULES)
         self.original = {name: getattr(layers, name) for name in functions}
         for module in self.reference.modules.values():
             for name in functions:
                 if name in vars(module):
                     vars(module)[name] = self._wrapped(name)
-        self.namespace = dict(vars(layers), CaptioningRNN=self.reference.modules["captioning_rnn"].CaptioningRNN)
+        self.namespace = dict(vars(layers), CaptioningRNN=model.CaptioningRNN)
         self.parameters = {name: [[p.name, [] if p.default is p.empty else [p.default]]
                                   for p in inspect.signature(fn).parameters.values()]
                            for name, fn in self.original.items()}  # how calls bind to arguments
@@ -77,6 +78,23 @@ class Recorder:
             output = self.packer.encode(out, () if gradients else args, zeros=gradients)
         calls[digest] = (projection, output, not (gradients or caches))
 
+    def model_loss(self, case, cell_type):
+        """The reference model's loss on a public model case, and its numeric gradient's losses
+        (their gradients unread), as the probe's ``model_loss`` runs them."""
+        features, captions = case.args
+        model = _model(self, case, cell_type)
+        loss, _ = model.loss(np.copy(features), np.copy(captions))
+        self.unread = "gradients"
+        if case.extra["check"] == "gradient":
+            kernel_probe.perturb_params(model, features, captions,
+                                        {"h": case.extra["h"] or H, "params": sorted(case.extra["params"])})
+        self.unread = None
+        return loss
+
+    def sample(self, case, cell_type):
+        """The reference model's greedy sample on a public sample case."""
+        _model(self, case, cell_type).sample(np.copy(case.args[0]))
+
     def table(self):
         """The document's ``calls``: [[signature, [digests], [projections], [outputs]]]."""
         return [[signature, list(calls), [p for p, _, _ in calls.values()], [o for _, o, _ in calls.values()]]
@@ -87,8 +105,11 @@ def variants(settings, item, cases, packer):
     """What the reference and each mistake catalogued for ``item`` give on ``cases`` (None where a
     mistake raises), for the kit to recognise a mistake as the grader does (``check/mistakes.py``)."""
     judge, kind = Judge(None, settings, 0), kind_of(item)
-    found = {"graded": kind.graded_function(item),
-             "reference": [packer.encode(mistakes._run(kind, judge, item, case, ())) for case in cases]}
+    reference = [mistakes._run(kind, judge, item, case, ()) for case in cases]
+    found = {"graded": kind.graded_function(item), "reference": [packer.encode(r) for r in reference]}
+    if all(r is None for r in reference):  # the kind cannot say what code gives (no variant): no hint to find
+        found["mistakes"] = []
+        return found
     found["mistakes"] = [{"hint": m.hint, "line": m.line, "first": m.items[0] == item.name,
                           "outputs": [packer.encode(mistakes._run(kind, judge, item, case, m.edits)) for case in cases]}
                          for m in mistakes.for_item(settings, item)]
@@ -136,13 +157,7 @@ def model_cases(item, items, recorder, packer, cell_type):
     recorder.watching = stand_ins(item, items)
     for case in C.model_public_cases(item, CaptioningRNN, cell_type):
         features, captions = case.args
-        model = _model(recorder, case, cell_type)
-        loss, _ = model.loss(np.copy(features), np.copy(captions))
-        recorder.unread = "gradients"
-        if case.extra["check"] == "gradient":
-            kernel_probe.perturb_params(model, features, captions,
-                                        {"h": case.extra["h"] or H, "params": sorted(case.extra["params"])})
-        recorder.unread = None
+        loss = recorder.model_loss(case, cell_type)
         cases.append((case, {"name": case.name, "check": case.extra["check"], "h": case.extra["h"] or H,
                              "init": case.extra["init"], "params": packer.encode(case.extra["params"]),
                              "features": packer.encode(features), "captions": packer.encode(captions),
@@ -162,7 +177,7 @@ def sample_case(item, items, recorder, packer, cell_type):
     else:
         raise RuntimeError("no public sample case without a near tie in %d seeds" % len(SAMPLE_SEEDS))
     recorder.watching = stand_ins(item, items)
-    _model(recorder, case, cell_type).sample(np.copy(case.args[0]))
+    recorder.sample(case, cell_type)
     return [(case, {"name": case.name, "seed": seed, "init": case.extra["init"],
                     "params": packer.encode(case.extra["params"]), "features": packer.encode(case.args[0]),
                     "max_length": case.extra["max_length"], "greedy": packer.encode(greedy)})]

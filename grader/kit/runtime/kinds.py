@@ -118,6 +118,52 @@ class Layer:
                                               "", None, None, False, "your forward uses none of its inputs"))
 
 
+class AutogradLayer:
+    """A forward on tensors, its gradients from autograd (PyTorch kits; ``kinds/autograd.py``): the
+    probe back-propagates the case's upstream gradients; the reference's outputs and gradients are
+    the kit's data."""
+
+    def judge(self, judge, item, verdict):
+        patch = judge.substitutes(item)
+        if patch:
+            verdict.notes.append("graded with the grader's %s in place of yours (they failed their own items)"
+                                 % ", ".join(sorted(set(patch))))
+        jobs = []
+        for index, data in enumerate(item["cases"]):
+            case = Case(judge.kit, index, data)
+            graded = bool(case.upstream) or not item["returns_cache"]  # a forward's own check: values only
+            fields = dict(forward=item["forward"], args=case.args, wrt=list(item["wrt"]) if graded else [],
+                          outputs=len(item["outputs"]), upstream=case.upstream if item["returns_cache"] else None,
+                          scalar=not item["returns_cache"], patch=patch)
+            jobs.append(("autograd_layer", fields, partial(self._check, item, case, verdict)))
+        judge.run(verdict, jobs)
+
+    @staticmethod
+    def _check(item, case, verdict, result):
+        actual = result.get("forward")
+        if actual is None or _untouched(actual):
+            verdict.flag("not_implemented", "%s returned None (the template is untouched)" % item["forward"])
+            return
+        got_grads = result.get("grads") or []
+        verdict.observed.append((case.index, list(actual) + list(got_grads)))
+        outputs, grads = case.expected
+        dtype = case.data["dtype"]
+        for label, got, want in zip(item["outputs"], actual, outputs):
+            verdict.checks.append(compare("%s: %s vs reference" % (case.name, label), got, want, metric="rel_error",
+                                          threshold=item["thresholds"][label], visibility="public", label=label,
+                                          input_dtype=dtype))
+        unreached = set(result.get("unreached") or ())
+        for label, index, got, want in zip(item["gradients"], item["wrt"], got_grads, grads):
+            name = "%s: %s (autograd) vs reference" % (case.name, label)
+            if index in unreached:
+                verdict.checks.append(CheckResult(name, "gradient", "public", "", None, None, False, (
+                    "no gradient reached argument %d of %s: its graph was cut (.numpy(), .detach(), .data, "
+                    "a new tensor built from values, or .item())" % (index, item["forward"]))))
+                continue
+            verdict.checks.append(compare(name, got, want, metric="norm_error", threshold=item["tolerance"],
+                                          kind="gradient", visibility="public", label=label, input_dtype=dtype))
+
+
 def _model_fields(kit, data):
     init = dict(data["init"], cell_type=kit.document["cell_type"], dtype="float64")
     fields = {"init": init, "params": kit.value(data["params"]), "features": kit.value(data["features"])}
@@ -240,4 +286,4 @@ def _name(id_to_word, word):
     return "%r (id %d)" % (id_to_word.get(word, "?"), word)
 
 
-KINDS = {"layer": Layer(), "model_loss": ModelLoss(), "sample": Sample()}
+KINDS = {"layer": Layer(), "autograd_layer": AutogradLayer(), "model_loss": ModelLoss(), "sample": Sample()}

@@ -35,13 +35,21 @@ def namespaces(notebook, more=()):
     return spaces
 
 
+def replay(kit):
+    """The grader's functions answered from the kit's records; with autograd in a PyTorch kit."""
+    if kit.document.get("replay") == "torch":
+        from .torch_replay import TorchReplay  # imports torch: only a PyTorch kit has this module
+        return TorchReplay(kit.document, kit.buffers)
+    return Replay(kit.document, kit.buffers)
+
+
 def verdicts(notebook, name=None, more=()):
     """[(item, Verdict)] of item ``name`` (every item when None), judged on the functions of
     ``notebook`` (then of ``more`` namespaces). The items before it are judged too (quietly): a
     failed one is replaced inside later items."""
     kit = Kit(DATA)
     wanted = kit.item(name)["name"] if name else None
-    judge = Judge(kit, namespaces(notebook, more), Replay(kit.document, kit.buffers))
+    judge = Judge(kit, namespaces(notebook, more), replay(kit))
     found, state = [], np.random.get_state()  # the notebook's random draws go on as if not checked
     try:
         for item in kit.items:
