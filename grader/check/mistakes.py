@@ -24,10 +24,8 @@ except ModuleNotFoundError:  # Python 3.10
 
 from ..grade.kernel_probe import Reference
 from ..resources import grader_path, reference_source
-from .compare import norm_error
-from ..kit.runtime.source_lines import QUOTED, code_lines
-
-MATCH = 1e-6  # norm error within which an output is the mistake's
+from ..kit.runtime.matching import agree
+from ..kit.runtime.source_lines import quoted
 NUMPY = ("rnn_layers", "captioning_rnn")  # the reference modules a mistake is made in, in import order
 
 
@@ -134,28 +132,6 @@ def _run(kind, judge, item, case, edits, names=NUMPY):
         return None
 
 
-def agree(got, want):
-    """Whether ``got`` (as the probe returned it) is ``want`` to ``MATCH``: same structure, same
-    shapes, NaN and inf in the same places, and a norm error within ``MATCH`` elsewhere; None (a
-    gradient autograd never delivered) is only None."""
-    if want is None:
-        return got is None
-    if isinstance(want, dict):
-        return isinstance(got, dict) and all(k in got and agree(got[k], v) for k, v in want.items())
-    if isinstance(want, (list, tuple)):
-        return isinstance(got, (list, tuple)) and len(got) == len(want) and all(map(agree, got, want))
-    if isinstance(got, bool) or not isinstance(got, (np.ndarray, np.number, int, float)):
-        return False
-    got, want = np.asarray(got), np.asarray(want)
-    if got.dtype.kind not in "biuf" or got.shape != want.shape:
-        return False
-    got, want = got.astype(np.float64), want.astype(np.float64)
-    finite = np.isfinite(want)
-    if not np.array_equal(np.isfinite(got), finite) or not np.array_equal(got[~finite], want[~finite], equal_nan=True):
-        return False
-    return norm_error(got[finite], want[finite]) <= MATCH
-
-
 def _where(judge, kind, item, mistake):
     """' (line N of your f: `...`)' for the first line of the student's graded function that
     matches the mistake's pattern, when the item is the mistake's first; else ''."""
@@ -165,7 +141,4 @@ def _where(judge, kind, item, mistake):
     reply = judge.backend.request("resolve", judge.settings.probe_timeout, names=[function])
     info = reply.values.get("found", {}).get(function)  # no values when the reply is not ok
     source = info.get("source") if isinstance(info, dict) else None
-    for number, text in code_lines(source or "").items():
-        if re.search(mistake.line, text):
-            return " (line %d of your %s: `%s`)" % (number, function, text.strip()[:QUOTED])
-    return ""
+    return quoted(source, mistake.line, function)

@@ -13,6 +13,7 @@ each catalogued mistake give on the public cases.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 
 import numpy as np
@@ -102,18 +103,22 @@ class Recorder:
 
 
 def variants(settings, item, cases, packer):
-    """What the reference and each mistake catalogued for ``item`` give on ``cases`` (None where a
-    mistake raises), for the kit to recognise a mistake as the grader does (``check/mistakes.py``)."""
+    """What each mistake catalogued for ``item`` gives on ``cases`` (None where it raises), and what
+    the unedited modules it is made in give, for the kit to recognise a mistake as the grader does
+    (``check/mistakes.py``). A mistake this kind cannot run (no output on any case) is left out."""
     judge, kind = Judge(None, settings, 0), kind_of(item)
-    reference = [mistakes._run(kind, judge, item, case, ()) for case in cases]
-    found = {"graded": kind.graded_function(item), "reference": [packer.encode(r) for r in reference]}
-    if all(r is None for r in reference):  # the kind cannot say what code gives (no variant): no hint to find
-        found["mistakes"] = []
-        return found
-    found["mistakes"] = [{"hint": m.hint, "line": m.line, "first": m.items[0] == item.name,
-                          "outputs": [packer.encode(mistakes._run(kind, judge, item, case, m.edits)) for case in cases]}
-                         for m in mistakes.for_item(settings, item)]
-    return found
+
+    @functools.cache
+    def outputs(edits, names):
+        return [mistakes._run(kind, judge, item, case, edits, names) for case in cases]
+
+    found = []
+    for m in mistakes.for_item(settings, item):
+        if any(o is not None for o in outputs(m.edits, m.modules)):
+            found.append({"hint": m.hint, "line": m.line, "first": m.items[0] == item.name,
+                          "outputs": [packer.encode(o) for o in outputs(m.edits, m.modules)],
+                          "reference": [packer.encode(o) for o in outputs((), m.modules)]})
+    return {"graded": kind.graded_function(item), "mistakes": found}
 
 
 def stand_ins(item, items):

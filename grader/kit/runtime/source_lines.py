@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import io
+import re
 import textwrap
 import tokenize
 
@@ -26,3 +27,12 @@ def code_lines(source):
     docstrings = {n for node in ast.walk(tree) if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
                   and isinstance(node.value.value, str) for n in range(node.lineno, node.end_lineno + 1)}
     return {n: text for n, text in enumerate(lines, 1) if n not in docstrings and text.strip()}
+
+
+def quoted(source, pattern, function):
+    """' (line N of your FUNCTION: `...`)' for the first code line of ``source`` that ``pattern``
+    finds; '' when none does."""
+    for number, text in code_lines(source or "").items():
+        if re.search(pattern, text):
+            return " (line %d of your %s: `%s`)" % (number, function, text.strip()[:QUOTED])
+    return ""
