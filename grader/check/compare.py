@@ -124,6 +124,13 @@ def compare(name, actual, expected, *, metric, threshold, kind="value", visibili
                        error_map(actual, expected), hint)
 
 
+def unreached(name, label, index, function, visibility):
+    """The failed check of a gradient autograd never delivered to argument ``index`` (``label``)."""
+    return CheckResult(name, "gradient", visibility, "", None, None, False, (
+        "no gradient reached %s (argument %d of %s): the output does not depend on it, or its graph was cut "
+        "(.numpy(), .detach(), .data, a new tensor built from values, or .item())" % (label, index, function)))
+
+
 def error_map(actual, expected, limit=32):
     """Element-wise error as rows of numbers in 0..1 (log scale, 1e-12 .. 1), for drawing.
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from ...grade.kernel_probe import as_tuple, fresh
 from .. import cases as C
-from ..compare import CheckResult, compare
+from ..compare import compare, unreached
 from .base import Kind, parameter_names
 from .layer import _untouched, reference
 
@@ -89,14 +89,12 @@ class AutogradLayer(Kind):
             verdict.checks.append(compare("%s: %s vs reference" % (case.name, label), got, want, metric=metric,
                                           threshold=threshold, visibility=case.visibility, label=label,
                                           input_dtype=case.dtype))
-        unreached = set(result.get("unreached") or ())
+        cut = set(result.get("unreached") or ())
         labels = item.conf.get("gradients", ["d%d" % i for i in item.wrt])
         for label, index, got, want in zip(labels, item.wrt, result.get("grads") or [], grads):
             name = "%s: %s (autograd) vs reference" % (case.name, label)
-            if index in unreached:
-                verdict.checks.append(CheckResult(name, "gradient", case.visibility, "", None, None, False, (
-                    "no gradient reached argument %d of %s: its graph was cut (.numpy(), .detach(), .data, "
-                    "a new tensor built from values, or .item())" % (index, item.forward))))
+            if index in cut:
+                verdict.checks.append(unreached(name, label, index, item.forward, case.visibility))
                 continue
             verdict.checks.append(compare(name, got, want, metric="norm_error",
                                           threshold=judge.settings.tolerance(case.dtype), kind="gradient",

@@ -8,7 +8,7 @@ from functools import partial
 
 import numpy as np
 
-from ._compare import CheckResult, compare, ladder, numeric_gradient
+from ._compare import CheckResult, compare, ladder, numeric_gradient, unreached
 from .judge import MalformedValue, Verdict
 
 
@@ -152,13 +152,11 @@ class AutogradLayer:
             verdict.checks.append(compare("%s: %s vs reference" % (case.name, label), got, want, metric="rel_error",
                                           threshold=item["thresholds"][label], visibility="public", label=label,
                                           input_dtype=dtype))
-        unreached = set(result.get("unreached") or ())
+        cut = set(result.get("unreached") or ())
         for label, index, got, want in zip(item["gradients"], item["wrt"], got_grads, grads):
             name = "%s: %s (autograd) vs reference" % (case.name, label)
-            if index in unreached:
-                verdict.checks.append(CheckResult(name, "gradient", "public", "", None, None, False, (
-                    "no gradient reached argument %d of %s: its graph was cut (.numpy(), .detach(), .data, "
-                    "a new tensor built from values, or .item())" % (index, item["forward"]))))
+            if index in cut:
+                verdict.checks.append(unreached(name, label, index, item["forward"], "public"))
                 continue
             verdict.checks.append(compare(name, got, want, metric="norm_error", threshold=item["tolerance"],
                                           kind="gradient", visibility="public", label=label, input_dtype=dtype))
