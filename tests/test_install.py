@@ -4,7 +4,6 @@ No activated venv, no `python` on PATH (only Debian's own `python3`, without num
 kernel must still run on the venv's interpreter, under bubblewrap wherever bwrap works.
 """
 import json
-import os
 import shutil
 import subprocess
 import sys

@@ -16,6 +16,7 @@ import numpy as np
 from reference import rnn_layers
 
 from ...grade.kernel_probe import as_tuple, fresh, perturbed
+from ...kit.runtime import template
 from .. import cases as C
 from ..compare import CheckResult, compare, norm_error, numeric_gradient
 from .base import H, Kind, Verdict, parameter_names
@@ -23,12 +24,6 @@ from .base import H, Kind, Verdict, parameter_names
 
 def reference(name):
     return getattr(rnn_layers, name)
-
-
-def _untouched(values):
-    """The template's layers return only None (``next_h, cache = None, None``); the reference
-    never returns None, so nothing but None is the untouched TODO, and an empty return is not."""
-    return bool(values) and all(v is None for v in values)
 
 
 def _differentiated(item, case):
@@ -101,8 +96,8 @@ class Layer(Kind):
     def _check(self, judge, item, case, verdict, mode, numeric, result):
         public = case.visibility == "public"
         actual = result.get("backward") if item.backward else result.get("forward")
-        if actual is None or _untouched(actual):
-            verdict.flag("not_implemented", "%s returned None (the template is untouched)" % (item.backward or item.forward))
+        if actual is None or template.untouched_layer(actual):
+            verdict.flag("not_implemented", template.layer(item.backward or item.forward))
             return
         actual = list(actual) + [None] * (len(item.outputs) - len(actual))
         if mode != "own-forward":  # the cache came from a correct forward: the mistake, if known, is this item's

@@ -11,25 +11,12 @@ from reference.captioning_rnn import CaptioningRNN
 from ...errors import MalformedValue
 from ...resources import template_file
 from ...grade.kernel_probe import perturb_params
+from ...kit.runtime import template
 from .. import cases as C
 from ..compare import CheckResult, compare, describe, norm_error, numeric_gradient
 from ..overfit import overfit_request
 from ..sampling import check_sample
 from .base import H, Kind, parameter_names
-
-
-def _template_loss(loss, grads):
-    """The template's ``loss`` returns ``(0.0, {})``; a None loss counts as nothing returned."""
-    if loss is None:
-        return True
-    return isinstance(grads, dict) and not grads and isinstance(loss, (int, float, np.number)) and loss == 0
-
-
-def _template_sample(case, captions):
-    """The template's ``sample`` returns ``self._null * np.ones((N, max_length))``."""
-    null = case.extra["init"]["word_to_idx"]["<NULL>"]
-    shape = (np.shape(case.args[0])[0], case.extra["max_length"] or 30)
-    return isinstance(captions, np.ndarray) and captions.shape == shape and bool(np.all(captions == null))
 
 
 def _reference_loss_error(model, case, name, h, ref_grad):
@@ -94,8 +81,8 @@ class ModelLoss(Kind):
         loss, grads = result.get("loss"), result.get("grads")
         model = built_model(CaptioningRNN, judge.settings.cell_type, case)
         ref_loss, ref_grads = model.loss(np.asarray(case.args[0], dtype=np.float64), case.args[1])
-        if _template_loss(loss, grads) and not _template_loss(ref_loss, ref_grads):
-            verdict.flag("not_implemented", "loss returned (0.0, {}) or None: the template is untouched")
+        if template.untouched_loss(loss, grads) and not template.untouched_loss(ref_loss, ref_grads):
+            verdict.flag("not_implemented", template.LOSS)
             return
         verdict.observed.append((case, [loss, grads]))
         public = case.visibility == "public"
@@ -159,15 +146,15 @@ class Sample(Kind):
                  partial(self._check, case, verdict, untouched, cell_type), self.inputs(item, case)) for case in cases]
         judge.run(verdict, jobs)
         if len(untouched) == len(cases) and all(untouched) and not all(c.passed for c in verdict.checks):
-            verdict.flag("not_implemented", "sample returned only <NULL>, as the template does, where greedy "
-                                            "decoding gives other words")
+            verdict.flag("not_implemented", template.SAMPLE)
 
     @staticmethod
     def _check(case, verdict, untouched, cell_type, result):
         captions = result.get("captions")
         verdict.checks.append(check_sample(case, captions, cell_type))
         verdict.observed.append((case, through_end(case, captions)))
-        untouched.append(_template_sample(case, captions))
+        untouched.append(template.untouched_sample(captions, case.extra["init"]["word_to_idx"]["<NULL>"],
+                                                    (np.shape(case.args[0])[0], case.extra["max_length"] or 30)))
 
     def variant(self, judge, item, case, modules):
         model = built_model(modules["captioning_rnn"].CaptioningRNN, judge.settings.cell_type, case)

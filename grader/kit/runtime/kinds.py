@@ -8,6 +8,7 @@ from functools import partial
 
 import numpy as np
 
+from . import template
 from ._compare import CheckResult, compare, ladder, numeric_gradient, unreached
 from .judge import MalformedValue, Verdict
 
@@ -28,10 +29,6 @@ def _differentiated(item, case):
     if not item["returns_cache"] or not case.upstream:
         return 0, None
     return list(range(len(case.upstream))), np.concatenate([np.ravel(u) for u in case.upstream])
-
-
-def _untouched(values):
-    return bool(values) and all(v is None for v in values)
 
 
 class Layer:
@@ -75,9 +72,8 @@ class Layer:
 
     def _check(self, judge, item, case, verdict, mode, numeric, result):
         actual = result.get("backward") if item["backward"] else result.get("forward")
-        if actual is None or _untouched(actual):
-            verdict.flag("not_implemented", "%s returned None (the template is untouched)"
-                         % (item["backward"] or item["forward"]))
+        if actual is None or template.untouched_layer(actual):
+            verdict.flag("not_implemented", template.layer(item["backward"] or item["forward"]))
             return
         actual = list(actual) + [None] * (len(item["outputs"]) - len(actual))
         if mode != "own-forward":  # the cache came from a correct forward: the mistake, if known, is this item's
@@ -141,8 +137,8 @@ class AutogradLayer:
     @staticmethod
     def _check(item, case, verdict, result):
         actual = result.get("forward")
-        if actual is None or _untouched(actual):
-            verdict.flag("not_implemented", "%s returned None (the template is untouched)" % item["forward"])
+        if actual is None or template.untouched_layer(actual):
+            verdict.flag("not_implemented", template.layer(item["forward"]))
             return
         got_grads = result.get("grads") or []
         verdict.observed.append((case.index, list(actual) + list(got_grads)))
@@ -170,13 +166,6 @@ def _model_fields(kit, data):
     return fields
 
 
-def _template_loss(loss, grads):
-    """The template's ``loss`` returns ``(0.0, {})``; a None loss counts as nothing returned."""
-    if loss is None:
-        return True
-    return isinstance(grads, dict) and not grads and isinstance(loss, (int, float, np.number)) and loss == 0
-
-
 class ModelLoss:
     """The model's loss and its numeric gradients (``kinds/model.py``)."""
 
@@ -195,8 +184,8 @@ class ModelLoss:
 
     def _check(self, judge, item, index, data, verdict, numeric, result):
         loss, grads = result.get("loss"), result.get("grads")
-        if _template_loss(loss, grads):
-            verdict.flag("not_implemented", "loss returned (0.0, {}) or None: the template is untouched")
+        if template.untouched_loss(loss, grads):
+            verdict.flag("not_implemented", template.LOSS)
             return
         verdict.observed.append((index, [loss, grads]))
         params = judge.kit.value(data["params"])
@@ -231,18 +220,15 @@ class Sample:
         judge.run(verdict, [(judge.op("model_sample"), fields, partial(self._check, judge.kit, data, verdict,
                                                                        untouched))])
         if untouched and all(untouched) and not all(c.passed for c in verdict.checks):
-            verdict.flag("not_implemented", "sample returned only <NULL>, as the template does, where greedy "
-                                            "decoding gives other words")
+            verdict.flag("not_implemented", template.SAMPLE)
 
     @staticmethod
     def _check(kit, data, verdict, untouched, result):
         captions = result.get("captions")
         verdict.checks.append(check_sample(data, kit.value(data["greedy"]), captions))
         verdict.observed.append((0, through_end(data, captions)))
-        null = data["init"]["word_to_idx"]["<NULL>"]
-        shape = (len(kit.value(data["features"])), data["max_length"] or 30)
-        untouched.append(isinstance(captions, np.ndarray) and captions.shape == shape
-                         and bool(np.all(captions == null)))
+        untouched.append(template.untouched_sample(captions, data["init"]["word_to_idx"]["<NULL>"],
+                                                    (len(kit.value(data["features"])), data["max_length"] or 30)))
 
 
 def check_sample(data, greedy, captions):
