@@ -5,8 +5,9 @@ execution, `grade` (under bubblewrap when the machine has it, and under the rlim
 fallback), `grade --public-only`, and the overfitting training alone in a kernel, then
 prints the ratios the README records. Kernels get one BLAS thread in every measurement.
 
-precheck: the two pre-checks (`grade --public-only` and the student kit's `python -m
-rnn_check`) on a solved notebook that also trains for a minute, against its bare execution.
+precheck [rnn|rnn-pytorch]: the two pre-checks (`grade --public-only` and the student kit's
+`python -m rnn_check`) on a solved notebook that also trains for a minute, against its bare
+execution.
 
 batch: a class of 100 small submissions (tests/classes.py, tests/batch.toml) graded
 with --jobs 1, --jobs 2 and then rerun from the cache, in one run, against grading
@@ -145,33 +146,45 @@ def batch(size=100, sample=20):
     print("batch jobs 1 / one at a time  %.2f" % (times["jobs 1"] / (one_at_a_time * size)))
 
 
-def precheck(repeats=3):
-    """Both pre-checks, ``repeats`` times each, interleaved, against one bare execution."""
+PRECHECKED = {  # assignment -> (solutions for notebooks.build_submission, its template or None, kit module)
+    "rnn": ("reference", None, "rnn_check"),
+    "rnn-pytorch": ("pytorch", notebooks.PYTORCH_TEMPLATE, "rnn_pytorch_check"),
+}
+
+
+def precheck(assignment="rnn", repeats=3):
+    """Both pre-checks of ``assignment``, ``repeats`` times each, interleaved, against one bare
+    execution of the same solved notebook with a minute of training left in it."""
     import subprocess
     import kits
     from grader.kit.build import build_kit
+    solutions, template, kit = PRECHECKED[assignment]
+    if solutions == "pytorch":
+        import pytorch_solution
+        solutions = pytorch_solution.SOURCES
     runs = {"bare": [], "public": [], "kit": []}
     with tempfile.TemporaryDirectory() as tmp:
-        folder = notebooks.build_submission("module", Path(tmp) / "sub", solutions="reference",
+        folder = notebooks.build_submission("module", Path(tmp) / "sub", solutions=solutions, template=template,
                                             extra_cells=[("end", kits.LONG_TRAINING)])
         notebooks.place_small_coco(folder)
-        build_kit(folder, "rnn")
-        runs["bare"].append(bare_execution(folder / notebooks.NOTEBOOK_NAME))
+        build_kit(folder, assignment)
+        notebook = next(folder.glob("*.ipynb")).name
+        runs["bare"].append(bare_execution(folder / notebook))
         commands = {"public": [sys.executable, "-m", "grader", str(folder), "--public-only", "--seed", "1",
-                               "--out", str(Path(tmp) / "out")],
-                    "kit": [sys.executable, "-m", "rnn_check", notebooks.NOTEBOOK_NAME]}
+                               "--assignment", assignment, "--out", str(Path(tmp) / "out")],
+                    "kit": [sys.executable, "-m", kit, notebook]}
         for _ in range(repeats):
             for key, command in commands.items():
                 began = time.monotonic()
                 subprocess.run(command, cwd=folder, check=True, capture_output=True,
                                env=dict(os.environ, **SINGLE_THREAD))
                 runs[key].append(time.monotonic() - began)
-    print("machine: %s, %d cores, Python %s; medians of %d runs" % (
-        platform.machine(), os.cpu_count(), platform.python_version(), repeats))
+    print("%s; machine: %s, %d cores, Python %s; medians of %d runs" % (
+        assignment, platform.machine(), os.cpu_count(), platform.python_version(), repeats))
     for key, label in [("bare", "bare nbclient execution"), ("public", "grade --public-only (command)"),
-                       ("kit", "python -m rnn_check (command)")]:
+                       ("kit", "python -m %s (command)" % kit)]:
         print("%-32s %6.1f s   %s" % (label, statistics.median(runs[key]), " ".join("%.2f" % v for v in runs[key])))
 
 
 if __name__ == "__main__":
-    {"batch": batch, "precheck": precheck}.get(sys.argv[1] if sys.argv[1:] else "", main)()
+    {"batch": batch, "precheck": precheck}.get(sys.argv[1] if sys.argv[1:] else "", main)(*sys.argv[2:])
