@@ -35,11 +35,6 @@ def template_file(relative) -> Path:
     return _package("student_template") / relative
 
 
-def given_package() -> Path:
-    """The template's ``cs231n/`` package: the given modules a submission may lack."""
-    return student_template("module") / "cs231n"
-
-
 def reference_source(module) -> str:
     """Source of one module of the reference solution."""
     return (_package("reference") / (module + ".py")).read_text()

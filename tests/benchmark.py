@@ -48,7 +48,7 @@ import time; t = time.time(); solver.train(); print(time.time() - t)
 
 def bare_execution(nb_path):
     nb = nbformat.read(str(nb_path), as_version=4)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3",
+    client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,  # a Colab cell fails alone
                             resources={"metadata": {"path": str(nb_path.parent)}})
     start = time.monotonic()
     with client.setup_kernel(env=dict(os.environ, **SINGLE_THREAD)):

@@ -24,7 +24,7 @@ LONG_TRAINING = '''
 import time
 began = time.time()
 while time.time() - began < 60:
-    small_rnn_solver._step()
+    small_rnn_solver.train()  # the NumPy and the PyTorch solver alike
 '''
 
 

@@ -65,3 +65,17 @@ def test_the_seed_shaped_notebook_gets_full_marks_unedited_with_no_flag(tmp_path
     assert [(i["name"], i["status"], i["message"][:200]) for i in results["items"] if i["status"] != "passed"] == []
     assert results["score"] == results["automatic_max_score"] == 90
     assert results["execution"]["neutralised"], "the Colab cell is neutralised"
+    assert results["execution"]["supplied"] == {}, "its given files are the PyTorch template's, all there"
+
+
+@pytest.mark.slow
+def test_a_missing_given_file_is_supplied_from_the_pytorch_template(tmp_path):
+    folder = notebooks.build_submission("module", tmp_path / "student", solutions=pytorch_solution.SOURCES,
+                                        template=notebooks.PYTORCH_TEMPLATE)
+    (folder / "cs231n" / "captioning_solver_pytorch.py").unlink()
+    done = subprocess.run([sys.executable, "-m", "grader", str(folder), "--json", "--seed", "4", "--out",
+                           str(tmp_path / "out")], capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(done.stdout)
+    assert list(results["execution"]["supplied"]) == ["cs231n/captioning_solver_pytorch.py"]
+    assert all(i["status"] == "passed" for i in results["items"] if i["name"] != "inline_question_1")

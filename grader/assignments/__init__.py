@@ -174,6 +174,13 @@ class Settings:
         return tuple(self.raw.get("graded_files", ()))
 
     @property
+    def given(self):
+        """(the template's ``cs231n/`` package, its given modules in import order): what the
+        grader supplies where a module-form submission's are missing or broken."""
+        module = self.templates.get("module")
+        return (module.parent / "cs231n" if module else None), tuple(self.raw.get("given", ()))
+
+    @property
     def graded_functions(self):
         """Every student function the items call, as "name" or "Class.method"."""
         names = []

@@ -170,7 +170,7 @@ def start_kernel(grading):
 def supply_given_modules(grading):
     """The assignment's given modules, where the submission's are missing or do not import."""
     grading.session.phase = "the import check of the given modules"
-    grading.supplied = supply_given(grading.backend, grading.submission.workdir)
+    grading.supplied = supply_given(grading.backend, grading.submission.workdir, *grading.settings.given)
 
 
 def run_notebook(grading):
