@@ -112,3 +112,12 @@ def notebook_process(folder):
         sys.path[:] = path
         for name in [m for m in sys.modules if m == "cs231n" or m.startswith("cs231n.")]:
             del sys.modules[name]
+
+
+def agreeing_views(assignment, namespace):
+    """The kit's views of ``namespace``'s items, after asserting they are the grader pre-check's."""
+    grader, kit = grader_views(assignment, namespace), kit_views(assignment, namespace)
+    assert list(kit) == list(grader)
+    for name in grader:
+        assert kit[name] == grader[name], name
+    return kit

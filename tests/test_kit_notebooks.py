@@ -34,15 +34,14 @@ def build(tmp_path, form, replace=None, extra_cells=(), solutions="reference"):
     return folder
 
 
-def kit_in_process(folder):
+def kit_in_process(folder, assignment="rnn", notebook_name=notebooks.NOTEBOOK_NAME):
     """{item: view} of the kit's command-line path, run in this process."""
-    notebook = kits.kit_module("rnn", "notebook")
+    notebook = kits.kit_module(assignment, "notebook")
     targets = notebook.Kit(notebook.DATA).document["targets"]
     with kits.notebook_process(folder):
-        plan = notebook.slicing.plan(notebook.code_cells(folder / notebooks.NOTEBOOK_NAME), targets,
-                                     whole_unreadable=False)
+        plan = notebook.slicing.plan(notebook.code_cells(folder / notebook_name), targets, whole_unreadable=False)
         namespace, _ = notebook.run_cells(plan.sources, folder)
-        return kits.kit_views("rnn", namespace)
+        return kits.kit_views(assignment, namespace)
 
 
 VARIANTS = [("reference", None), ("blank", None)] + [(bug.name, bug) for bug in BUGS]
@@ -124,16 +123,6 @@ def build_torch(tmp_path, replace=None, solutions=pytorch_solution.SOURCES):
     return folder
 
 
-def torch_kit_in_process(folder):
-    """{item: view} of the PyTorch kit's command-line path, run in this process."""
-    notebook = kits.kit_module("rnn-pytorch", "notebook")
-    targets = notebook.Kit(notebook.DATA).document["targets"]
-    with kits.notebook_process(folder):
-        plan = notebook.slicing.plan(notebook.code_cells(folder / TORCH_NOTEBOOK), targets, whole_unreadable=False)
-        namespace, _ = notebook.run_cells(plan.sources, folder)
-        return kits.kit_views("rnn-pytorch", namespace)
-
-
 TORCH_VARIANTS = [("solution", None), ("blank", None)] + [(bug.name, bug) for bug, _ in TORCH_BUGS]
 
 
@@ -142,7 +131,7 @@ TORCH_VARIANTS = [("solution", None), ("blank", None)] + [(bug.name, bug) for bu
 def test_the_pytorch_kit_and_grade_public_only_agree_on_every_check(tmp_path, name, bug):
     folder = build_torch(tmp_path, bug.replace if bug else None, None if name == "blank" else pytorch_solution.SOURCES)
     results = grade(folder, assignments.load("rnn-pytorch"), seed=kits.sample_seed("rnn-pytorch"), public_only=True)
-    kit = torch_kit_in_process(folder)
+    kit = kit_in_process(folder, "rnn-pytorch", TORCH_NOTEBOOK)
     assert list(kit) == [i["name"] for i in results["items"]]
     for entry in results["items"]:
         assert kit[entry["name"]] == kits.of_results(entry), entry["name"]
