@@ -102,16 +102,22 @@ def grader_views(assignment, namespace):
 
 @contextlib.contextmanager
 def notebook_process(folder):
-    """What running a notebook in this process changes, undone afterwards: the working folder,
-    sys.path and the student's ``cs231n`` modules."""
+    """A notebook's process, in this one: no ``cs231n`` imported yet (another test's may be), and
+    what running the notebook changes undone afterwards: the working folder, sys.path and the
+    student's ``cs231n`` modules."""
     cwd, path = os.getcwd(), list(sys.path)
+    _forget_cs231n()
     try:
         yield
     finally:
         os.chdir(cwd)
         sys.path[:] = path
-        for name in [m for m in sys.modules if m == "cs231n" or m.startswith("cs231n.")]:
-            del sys.modules[name]
+        _forget_cs231n()
+
+
+def _forget_cs231n():
+    for name in [m for m in sys.modules if m == "cs231n" or m.startswith("cs231n.")]:
+        del sys.modules[name]
 
 
 def agreeing_views(assignment, namespace):
