@@ -8,6 +8,7 @@ many elements differ and where the worst one is.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import partial
 
 import numpy as np
 
@@ -153,3 +154,33 @@ def numeric_gradient(plus, minus, upstream, h):
         return (plus - minus) / (2 * h)
     up = np.asarray(upstream, dtype=np.float64).reshape(1, -1)
     return ((plus - minus).reshape(plus.shape[0], -1) * up).sum(axis=1) / (2 * h)
+
+
+def numeric_gradient_checks(case_name, grads, labels, wrt, perturbed, upstream, shapes, h, visibility, judged_by,
+                            skip_unused=False):
+    """(checks, notes) of ``grads`` (one per ``wrt`` index, named by ``labels``) against the numeric
+    gradients of a forward: ``perturbed`` holds its outputs with each element of argument
+    ``wrt[slot]`` (of shape ``shapes[slot]``) nudged by +h and -h. ``judged_by(check, slot, label)``
+    completes ``check``, a ``compare`` waiting for its metric and threshold. ``skip_unused``: an
+    argument the forward does not use is noted, not judged (its numeric gradient is all zeros)."""
+    checks, notes, judged = [], [], 0
+    for slot, (plus, minus) in enumerate(perturbed[:len(wrt)]):
+        label = labels[slot]
+        name = "%s: %s vs numeric gradient of your forward" % (case_name, label)
+        try:
+            num = numeric_gradient(plus, minus, upstream, h).reshape(shapes[slot])
+        except ValueError:
+            checks.append(CheckResult(name, "numeric-gradient", visibility, "", None, None, False,
+                                      "your forward's output has shape %s, expected %s" % (
+                                          np.shape(plus)[1:], np.shape(upstream))))
+            continue
+        if skip_unused and not np.any(num):
+            notes.append("%s: %s not judged: your forward does not use that input" % (case_name, label))
+            continue
+        judged += 1
+        checks.append(judged_by(partial(compare, name, grads[slot], num, kind="numeric-gradient",
+                                        visibility=visibility, label=label), slot, label))
+    if skip_unused and not judged:
+        checks.append(CheckResult("%s: gradients" % case_name, "numeric-gradient", visibility, "", None, None, False,
+                                  "your forward uses none of its inputs"))
+    return checks, notes

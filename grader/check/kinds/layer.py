@@ -18,7 +18,7 @@ from reference import rnn_layers
 from ...grade.kernel_probe import as_tuple, fresh, perturbed
 from ...kit.runtime import template
 from .. import cases as C
-from ..compare import CheckResult, compare, norm_error, numeric_gradient
+from ..compare import compare, norm_error, numeric_gradient, numeric_gradient_checks
 from .base import H, Kind, Verdict, parameter_names
 
 
@@ -116,36 +116,20 @@ class Layer(Kind):
             self._numeric_checks(judge, item, case, result, actual, verdict, skip_unused=mode == "own-forward")
 
     def _numeric_checks(self, judge, item, case, result, actual, verdict, skip_unused=False):
-        grads = actual if item.backward else [actual[1]]
-        labels = item.outputs if item.backward else ("dx",)
-        public = case.visibility == "public"
         _, upstream = _differentiated(item, case)
         reference_errors = functools.cache(lambda: self._reference_numeric_errors(item, case))
-        judged = 0
-        for slot, (arg_index, (plus, minus)) in enumerate(zip(item.wrt, result.get("perturbed", []))):
-            label = labels[slot]
-            try:
-                num = numeric_gradient(plus, minus, upstream, H).reshape(np.shape(case.args[arg_index]))
-            except ValueError:
-                verdict.checks.append(CheckResult("%s: %s vs numeric gradient of your forward" % (case.name, label),
-                                                  "numeric-gradient", case.visibility, "", None, None, False,
-                                                  "your forward's output has shape %s, expected %s" % (
-                                                      np.shape(plus)[1:], np.shape(upstream))))
-                continue
-            if skip_unused and not np.any(num):
-                verdict.notes.append("%s: %s not judged: your forward does not use that input" % (case.name, label))
-                continue
-            judged += 1
-            check = partial(compare, "%s: %s vs numeric gradient of your forward" % (case.name, label), grads[slot],
-                            num, kind="numeric-gradient", visibility=case.visibility, label=label)
-            if public:
-                verdict.checks.append(check(metric="rel_error", threshold=judge.settings.threshold(item.name, label)))
-            else:
-                verdict.checks.append(judge.hidden_numeric(check, item.name, label,
-                                                           lambda slot=slot: reference_errors()[slot]))
-        if skip_unused and not judged:
-            verdict.checks.append(CheckResult("%s: gradients" % case.name, "numeric-gradient", case.visibility,
-                                              "", None, None, False, "your forward uses none of its inputs"))
+
+        def judged_by(check, slot, label):
+            if case.visibility == "public":
+                return check(metric="rel_error", threshold=judge.settings.threshold(item.name, label))
+            return judge.hidden_numeric(check, item.name, label, lambda: reference_errors()[slot])
+
+        checks, notes = numeric_gradient_checks(
+            case.name, actual if item.backward else [actual[1]], item.outputs if item.backward else ("dx",), item.wrt,
+            result.get("perturbed", []), upstream, [np.shape(case.args[i]) for i in item.wrt], H, case.visibility,
+            judged_by, skip_unused)
+        verdict.checks += checks
+        verdict.notes += notes
 
     def _reference_numeric_errors(self, item, case):
         """Per gradient of ``item``: norm error of the reference's gradient against the numeric

@@ -9,7 +9,7 @@ from functools import partial
 import numpy as np
 
 from . import template
-from ._compare import CheckResult, compare, ladder, numeric_gradient, unreached
+from ._compare import CheckResult, compare, ladder, numeric_gradient, numeric_gradient_checks, unreached
 from .judge import MalformedValue, Verdict
 
 
@@ -89,29 +89,14 @@ class Layer:
                                  skip_unused=mode == "own-forward")
 
     def _numeric_checks(self, h, item, case, result, actual, verdict, skip_unused=False):
-        grads = actual if item["backward"] else [actual[1]]
-        labels = item["outputs"] if item["backward"] else ("dx",)
         _, upstream = _differentiated(item, case)
-        judged = 0
-        for slot, (arg_index, (plus, minus)) in enumerate(zip(item["wrt"], result.get("perturbed", []))):
-            label = labels[slot]
-            name = "%s: %s vs numeric gradient of your forward" % (case.name, label)
-            try:
-                num = numeric_gradient(plus, minus, upstream, h).reshape(np.shape(case.args[arg_index]))
-            except ValueError:
-                verdict.checks.append(CheckResult(name, "numeric-gradient", "public", "", None, None, False,
-                                                  "your forward's output has shape %s, expected %s" % (
-                                                      np.shape(plus)[1:], np.shape(upstream))))
-                continue
-            if skip_unused and not np.any(num):
-                verdict.notes.append("%s: %s not judged: your forward does not use that input" % (case.name, label))
-                continue
-            judged += 1
-            verdict.checks.append(compare(name, grads[slot], num, kind="numeric-gradient", visibility="public",
-                                          label=label, metric="rel_error", threshold=item["thresholds"][label]))
-        if skip_unused and not judged:
-            verdict.checks.append(CheckResult("%s: gradients" % case.name, "numeric-gradient", "public",
-                                              "", None, None, False, "your forward uses none of its inputs"))
+        checks, notes = numeric_gradient_checks(
+            case.name, actual if item["backward"] else [actual[1]], item["outputs"] if item["backward"] else ("dx",),
+            item["wrt"], result.get("perturbed", []), upstream, [np.shape(case.args[i]) for i in item["wrt"]], h,
+            "public", lambda check, slot, label: check(metric="rel_error", threshold=item["thresholds"][label]),
+            skip_unused)
+        verdict.checks += checks
+        verdict.notes += notes
 
 
 class AutogradLayer:
