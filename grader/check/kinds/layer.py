@@ -17,9 +17,10 @@ from reference import rnn_layers
 
 from ...grade.kernel_probe import as_tuple, fresh, perturbed
 from ...kit.runtime import template
+from ...kit.runtime.layer_modes import judge_layer
 from .. import cases as C
 from ..compare import compare, norm_error, numeric_gradient, numeric_gradient_checks
-from .base import H, Kind, Verdict, parameter_names
+from .base import H, Kind, parameter_names
 
 
 def reference(name):
@@ -47,26 +48,8 @@ class Layer(Kind):
         return parameter_names(reference(item.forward)), upstream
 
     def judge(self, judge, item, verdict):
-        patch = judge.substitutes(item)
-        if patch:
-            verdict.notes.append("graded with the grader's %s in place of yours (they failed their own items)"
-                                 % ", ".join(sorted(set(patch))))
-        if not (item.backward and item.forward in judge.failed):
-            self._run_cases(judge, item, verdict, patch, "normal")
-            return
-        own = Verdict()
-        self._run_cases(judge, item, own, patch, "own-forward")
-        if own.status == "passed" and all(c.passed for c in own.checks):
-            own.notes = verdict.notes + ["your %s failed its item; your %s was judged against the numeric "
-                                         "gradient of your own forward" % (item.forward, item.backward)]
-            verdict.__dict__.update(own.__dict__)
-            return
-        grader = Verdict()
-        self._run_cases(judge, item, grader, judge.dependency_groups(item), "grader-forward")
-        chosen = grader if grader.status in ("passed", "failed") else own
-        chosen.notes = verdict.notes + ["your %s failed its item, so your %s was also tried with the cache "
-                                        "of the grader's %s" % (item.forward, item.backward, item.forward)]
-        verdict.__dict__.update(chosen.__dict__)
+        judge_layer(verdict, partial(self._run_cases, judge, item), item.forward, item.backward, judge.failed,
+                    judge.substitutes(item), lambda: judge.dependency_groups(item))
 
     def cases(self, judge, item):
         cases = C.public_cases(item)

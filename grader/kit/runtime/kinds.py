@@ -10,7 +10,8 @@ import numpy as np
 
 from . import template
 from ._compare import CheckResult, compare, ladder, numeric_gradient, numeric_gradient_checks, unreached
-from .judge import MalformedValue, Verdict
+from .judge import MalformedValue
+from .layer_modes import judge_layer
 
 
 class Case:
@@ -35,26 +36,8 @@ class Layer:
     """A forward, and a backward called with that forward's own cache (``kinds/layer.py``)."""
 
     def judge(self, judge, item, verdict):
-        patch = judge.substitutes(item)
-        if patch:
-            verdict.notes.append("graded with the grader's %s in place of yours (they failed their own items)"
-                                 % ", ".join(sorted(set(patch))))
-        if not (item["backward"] and item["forward"] in judge.failed):
-            self._run_cases(judge, item, verdict, patch, "normal")
-            return
-        own = Verdict()
-        self._run_cases(judge, item, own, patch, "own-forward")
-        if own.status == "passed" and all(c.passed for c in own.checks):
-            own.notes = verdict.notes + ["your %s failed its item; your %s was judged against the numeric "
-                                         "gradient of your own forward" % (item["forward"], item["backward"])]
-            verdict.__dict__.update(own.__dict__)
-            return
-        grader = Verdict()
-        self._run_cases(judge, item, grader, judge.dependency_groups(item), "grader-forward")
-        chosen = grader if grader.status in ("passed", "failed") else own
-        chosen.notes = verdict.notes + ["your %s failed its item, so your %s was also tried with the cache "
-                                        "of the grader's %s" % (item["forward"], item["backward"], item["forward"])]
-        verdict.__dict__.update(chosen.__dict__)
+        judge_layer(verdict, partial(self._run_cases, judge, item), item["forward"], item["backward"], judge.failed,
+                    judge.substitutes(item), lambda: judge.dependency_groups(item))
 
     def _run_cases(self, judge, item, verdict, patch, mode):
         jobs = []
