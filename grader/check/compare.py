@@ -184,3 +184,37 @@ def numeric_gradient_checks(case_name, grads, labels, wrt, perturbed, upstream, 
         checks.append(CheckResult("%s: gradients" % case_name, "numeric-gradient", visibility, "", None, None, False,
                                   "your forward uses none of its inputs"))
     return checks, notes
+
+
+def greedy_words_check(name, visibility, captions, N, max_length, passed_max_length, words, best_word):
+    """(the check of ``captions`` against greedy decoding, (row, step) of the first wrong word or
+    None). ``best_word(n, t, word)`` is None when ``word`` is right at step ``t`` of row ``n``,
+    else the word greedy decoding takes there; a row is judged through its first <END>."""
+    problem = ladder(captions, np.zeros((N, max_length), dtype=np.int64), "captions")
+    if problem:
+        if "shape" in problem and passed_max_length:
+            problem += " (max_length=%d was passed)" % max_length
+        return CheckResult(name, "sample", visibility, "exact", None, 0, False, problem), None
+    captions = np.asarray(captions)
+    id_to_word = {i: w for w, i in words.items()}
+    wrong, first = 0, None
+    for n in range(N):
+        for step in range(max_length):
+            word = int(captions[n, step])
+            best = best_word(n, step, word)
+            if best is not None:
+                wrong += 1
+                first = first or (n, step, word, best)
+                break
+            if word == words["<END>"]:
+                break
+    if not wrong:
+        return CheckResult(name, "sample", visibility, "mismatched captions", 0.0, 0, True, ""), None
+    n, t, word, best = first
+    message = "%d of %d captions differ from greedy decoding; first: row %d, step %d: got %s, the most likely word " \
+              "is %s" % (wrong, N, n, t, _word(id_to_word, word), _word(id_to_word, best))
+    return CheckResult(name, "sample", visibility, "mismatched captions", float(wrong), 0, False, message), (n, t)
+
+
+def _word(id_to_word, word):
+    return "%r (id %d)" % (id_to_word.get(word, "?"), word)

@@ -9,7 +9,7 @@ import numpy as np
 
 from reference.rnn_layers import affine_forward, lstm_step_forward, rnn_step_forward
 
-from .compare import CheckResult, ladder
+from .compare import greedy_words_check
 
 TIE = 1e-8
 
@@ -75,42 +75,24 @@ def first_caption(params, features, captions, n, t, words, cell_type):
 
 
 def check_sample(case, captions, cell_type="rnn"):
+    """The check of ``captions``: at each step, a word the reference scores highest (to a near tie)
+    after the student's own previous words; a failed check carries its first wrong row."""
     init, params = case.extra["init"], {k: np.asarray(v, np.float64) for k, v in case.extra["params"].items()}
     words = init["word_to_idx"]
     features = np.asarray(case.args[0], np.float64)
     max_length = case.extra["max_length"] or 30
-    N, name = features.shape[0], "%s: greedy words vs reference" % case.name
-    expected_shape = np.zeros((N, max_length), dtype=np.int64)
-    problem = ladder(captions, expected_shape, "captions")
-    if problem:
-        if "shape" in problem and case.extra["max_length"]:
-            problem += " (max_length=%d was passed)" % max_length
-        return CheckResult(name, "sample", case.visibility, "exact", None, 0, False, problem)
-    captions = np.asarray(captions)
-    id_to_word = {i: w for w, i in words.items()}
-    scores = _scores_along(params, features, captions, words["<START>"], cell_type)
-    wrong = 0
-    first, caption = "", None
-    for n in range(N):
-        for t in range(max_length):
-            word = int(captions[n, t])
-            row = scores[t][n]
-            best = int(np.argmax(row))
-            ok = 0 <= word < row.size and row[word] >= row[best] - TIE * (1 + abs(row[best]))
-            if not ok:
-                wrong += 1
-                if not first:
-                    first = "row %d, step %d: got %s, the most likely word is %s" % (
-                        n, t, _name(id_to_word, word), _name(id_to_word, best))
-                    caption = first_caption(params, features, captions, n, t, words, cell_type)
-                break
-            if word == words["<END>"]:
-                break
-    passed = wrong == 0
-    message = "" if passed else "%d of %d captions differ from greedy decoding; first: %s" % (wrong, N, first)
-    return CheckResult(name, "sample", case.visibility, "mismatched captions", float(wrong), 0, passed, message,
-                       caption=caption)
+    scores = []
 
+    def best_word(n, t, word):
+        if not scores:  # the student's captions passed the shape ladder: replay them
+            scores.extend(_scores_along(params, features, np.asarray(captions), words["<START>"], cell_type))
+        row = scores[t][n]
+        best = int(np.argmax(row))
+        right = 0 <= word < row.size and row[word] >= row[best] - TIE * (1 + abs(row[best]))
+        return None if right else best
 
-def _name(id_to_word, word):
-    return "%r (id %d)" % (id_to_word.get(word, "?"), word)
+    check, first = greedy_words_check("%s: greedy words vs reference" % case.name, case.visibility, captions,
+                                      features.shape[0], max_length, case.extra["max_length"], words, best_word)
+    if first:
+        check.caption = first_caption(params, features, np.asarray(captions), *first, words, cell_type)
+    return check

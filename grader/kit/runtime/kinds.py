@@ -9,7 +9,7 @@ from functools import partial
 import numpy as np
 
 from . import template
-from ._compare import CheckResult, compare, ladder, numeric_gradient, numeric_gradient_checks, unreached
+from ._compare import CheckResult, compare, greedy_words_check, numeric_gradient, numeric_gradient_checks, unreached
 from .judge import MalformedValue
 from .layer_modes import judge_layer
 
@@ -200,30 +200,11 @@ class Sample:
 
 
 def check_sample(data, greedy, captions):
-    words = data["init"]["word_to_idx"]
-    max_length = data["max_length"] or 30
-    N, name = greedy.shape[0], "%s: greedy words vs reference" % data["name"]
-    problem = ladder(captions, np.zeros((N, max_length), dtype=np.int64), "captions")
-    if problem:
-        if "shape" in problem and data["max_length"]:
-            problem += " (max_length=%d was passed)" % max_length
-        return CheckResult(name, "sample", "public", "exact", None, 0, False, problem)
-    captions = np.asarray(captions)
-    id_to_word = {i: w for w, i in words.items()}
-    wrong, first = 0, ""
-    for n, (row, right) in enumerate(zip(captions, greedy)):
-        for step, (word, best) in enumerate(zip(row.tolist(), right.tolist())):
-            if word != best:
-                wrong += 1
-                if not first:
-                    first = "row %d, step %d: got %s, the most likely word is %s" % (
-                        n, step, _name(id_to_word, word), _name(id_to_word, best))
-                break
-            if word == words["<END>"]:
-                break
-    passed = wrong == 0
-    message = "" if passed else "%d of %d captions differ from greedy decoding; first: %s" % (wrong, N, first)
-    return CheckResult(name, "sample", "public", "mismatched captions", float(wrong), 0, passed, message)
+    """The check of ``captions`` against the case's greedy words (no near tie: only they are right)."""
+    check, _ = greedy_words_check("%s: greedy words vs reference" % data["name"], "public", captions, greedy.shape[0],
+                                  data["max_length"] or 30, data["max_length"], data["init"]["word_to_idx"],
+                                  lambda n, t, word: None if word == greedy[n, t] else int(greedy[n, t]))
+    return check
 
 
 def through_end(data, words):
@@ -232,10 +213,6 @@ def through_end(data, words):
         return words
     end = words == data["init"]["word_to_idx"]["<END>"]
     return np.where(np.cumsum(end, axis=1) - end > 0, -1, words)
-
-
-def _name(id_to_word, word):
-    return "%r (id %d)" % (id_to_word.get(word, "?"), word)
 
 
 KINDS = {"layer": Layer(), "autograd_layer": AutogradLayer(), "model_loss": ModelLoss(), "sample": Sample()}
