@@ -34,7 +34,7 @@ from grader.check.kinds.layer import Layer
 from grader.grade.probe import probe_sources
 from grader.resources import reference_source
 from reference.captioning_rnn import CaptioningRNN
-from test_judge_bugs import namespace_with
+from student_code import namespace_with
 
 ASSIGNMENTS = ("rnn", "lstm", "cs7353")
 CATALOGUES = {"rnn": bugs.BUGS, "lstm": bugs_lstm.BUGS, "cs7353": bugs.BUGS}

@@ -44,6 +44,13 @@ def kit_in_process(folder, assignment="rnn", notebook_name=notebooks.NOTEBOOK_NA
         return kits.kit_views(assignment, namespace)
 
 
+def assert_same_views(kit, results):
+    """The kit's views are those of ``grade --public-only``'s results, item by item."""
+    assert list(kit) == [i["name"] for i in results["items"]]
+    for entry in results["items"]:
+        assert kit[entry["name"]] == kits.of_results(entry), entry["name"]
+
+
 VARIANTS = [("reference", None), ("blank", None)] + [(bug.name, bug) for bug in BUGS]
 
 
@@ -55,9 +62,7 @@ def test_the_kit_and_grade_public_only_agree_on_every_check(tmp_path, name, bug)
     results = grade(folder / notebooks.NOTEBOOK_NAME if form == "notebook" else folder, RNN,
                     seed=kits.sample_seed("rnn"), public_only=True)
     kit = kit_in_process(folder)
-    assert list(kit) == [i["name"] for i in results["items"]]
-    for entry in results["items"]:
-        assert kit[entry["name"]] == kits.of_results(entry), entry["name"]
+    assert_same_views(kit, results)
     if not bug:
         assert {view[0] for view in kit.values()} == {"passed" if name == "reference" else "not_implemented"}
 
@@ -132,9 +137,7 @@ def test_the_pytorch_kit_and_grade_public_only_agree_on_every_check(tmp_path, na
     folder = build_torch(tmp_path, bug.replace if bug else None, None if name == "blank" else pytorch_solution.SOURCES)
     results = grade(folder, assignments.load("rnn-pytorch"), seed=kits.sample_seed("rnn-pytorch"), public_only=True)
     kit = kit_in_process(folder, "rnn-pytorch", TORCH_NOTEBOOK)
-    assert list(kit) == [i["name"] for i in results["items"]]
-    for entry in results["items"]:
-        assert kit[entry["name"]] == kits.of_results(entry), entry["name"]
+    assert_same_views(kit, results)
     if not bug:
         assert {view[0] for view in kit.values()} == {"passed" if name == "solution" else "not_implemented"}
 

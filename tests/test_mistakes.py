@@ -5,7 +5,6 @@ catalogues (tests/bugs.py, bugs_lstm.py, bugs_hints.py) gets exactly the hints l
 the line quoted where the student's source shows it. One slow test grades a notebook. The
 PyTorch version's hints (the ``pytorch`` catalogue) are tests/test_mistakes_pytorch.py's.
 """
-import linecache
 import textwrap
 
 import numpy as np
@@ -16,13 +15,12 @@ import bugs_hints
 import bugs_lstm
 import e2e
 from grader import assignments
-from grader.assignments.calibrate import reference_namespace
 from grader.check import mistakes
 from grader.check.judge import Judge
 from grader.errors import UsageError
 from grader.grade.probe import LocalBackend
 from grader.results.score import item_result
-from reference.captioning_rnn import CaptioningRNN
+from student_code import namespace_with
 from test_stand_in import OWN_LAYOUT
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # bugs dividing by a zero mask sum, in-process
@@ -31,26 +29,6 @@ ASSIGNMENTS = ("rnn", "lstm")  # the NumPy versions; rnn-pytorch's hints: test_m
 NUMPY_CATALOGUES = {g for a in ASSIGNMENTS for g in assignments.load(a).raw["mistakes"]}
 HINTS = {m.hint: m.name for group in mistakes.catalogue().values() for m in group}
 HINTS_BY_NAME = {name: hint for hint, name in HINTS.items()}
-
-
-def student(replace):
-    """The reference's functions with ``replace``'s sources defined over them, as a notebook
-    would define them: ``inspect.getsource`` finds each one's source."""
-    ns = dict(reference_namespace(), np=np)
-    methods = {}
-    for name, source in replace.items():
-        filename = "<student %s>" % name
-        linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
-        scope = dict(ns)
-        exec(compile(source, filename, "exec"), scope)
-        owner, _, method = name.rpartition(".")
-        if owner:
-            methods[method] = scope[method]
-        else:
-            ns[name] = scope[name]
-    if methods:
-        ns["CaptioningRNN"] = type("CaptioningRNN", (CaptioningRNN,), methods)
-    return ns
 
 
 def judged(settings, ns, seed=7):
@@ -159,7 +137,7 @@ def test_every_mistake_is_made_by_a_bug_and_every_bug_is_listed():
 @pytest.mark.parametrize("assignment, bug", GRADED, ids=lambda v: getattr(v, "name", v))
 def test_each_bug_gets_exactly_its_hint(assignment, bug):
     """Its item alone fails, with the hint of its mistake (and the line it quotes), or no hint."""
-    (item, (mistake, line)), = hints(assignment, student(bug.replace)).items()
+    (item, (mistake, line)), = hints(assignment, namespace_with(bug.replace)).items()
     expected, fragment = EXPECTED[bug.name]
     assert item == bug.item and mistake == expected
     assert line == fragment if fragment is None else fragment in line
@@ -170,7 +148,7 @@ def test_each_bug_gets_exactly_its_hint(assignment, bug):
     if set(m.items) & {i.name for i in assignments.load(a).items}], ids=lambda v: getattr(v, "name", v))
 def test_a_mistake_made_in_the_reference_gets_its_own_hint_and_no_other(assignment, mistake):
     """In every item of ``items`` that it makes fail, and in no other (new catalogue entries too)."""
-    found = {item: m for item, (m, _) in hints(assignment, student(made_in_reference(mistake))).items()}
+    found = {item: m for item, (m, _) in hints(assignment, namespace_with(made_in_reference(mistake))).items()}
     assert found, "the mistake fails no item"
     assert found == {item: SAME_OUTPUTS.get((mistake.name, item), mistake.name) for item in found}
     assert set(found) <= set(mistake.items) | {i for m, i in SAME_OUTPUTS if m == mistake.name}
@@ -178,7 +156,7 @@ def test_a_mistake_made_in_the_reference_gets_its_own_hint_and_no_other(assignme
 
 def test_the_hint_quotes_the_line_by_its_number_in_the_function():
     settings = assignments.load("rnn")
-    verdicts = judged(settings, student(bugs.BY_NAME["word_embedding_backward_assign"].replace))
+    verdicts = judged(settings, namespace_with(bugs.BY_NAME["word_embedding_backward_assign"].replace))
     (hint,) = [item_result(item, settings, verdict).hint for item, verdict in verdicts if verdict.status != "passed"]
     assert hint.endswith(" (line 5 of your word_embedding_backward: `dW[x] += dout`)")
 
@@ -186,7 +164,7 @@ def test_the_hint_quotes_the_line_by_its_number_in_the_function():
 def test_without_a_catalogue_there_is_no_hint(course_toml):
     settings = assignments.load(course_toml("mistakes = []\n"))
     results = [item_result(item, settings, verdict) for item, verdict in
-               judged(settings, student(bugs.BY_NAME["rnn_step_forward_no_bias"].replace))]
+               judged(settings, namespace_with(bugs.BY_NAME["rnn_step_forward_no_bias"].replace))]
     assert [(r.name, r.status.value, r.hint) for r in results if r.status.value != "passed"] == [
         ("rnn_step_forward", "failed", None)]
     assert results[0].to_json()["hint"] is None

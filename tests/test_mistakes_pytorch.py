@@ -171,7 +171,7 @@ def test_a_numpy_assignment_never_imports_torch():
         import bugs
         from grader import assignments
         from grader.check.judge import Judge
-        from test_judge_bugs import namespace_with
+        from student_code import namespace_with
         settings = assignments.load("rnn")
         judge = Judge(settings.local_backend(namespace_with(bugs.BY_NAME["rnn_step_forward_no_bias"].replace)), settings, 3)
         verdict = judge.judge(settings.items[0])

@@ -29,7 +29,7 @@ import bugs_pytorch
 from pytorch_solution import namespaces as pytorch_namespaces
 from bugs import BUGS
 from notebooks import template_sources
-from test_judge_bugs import namespace_with
+from student_code import namespace_with
 
 FIRST_SEED = 2_000_000
 # (reference seeds, bug seeds) per assignment: what CI runs, or the full counts everywhere
